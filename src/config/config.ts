@@ -1,0 +1,93 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Raised when the environment does not describe a runnable Herald; names every bad setting. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Herald's configuration is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const boolean = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const positiveInt = z.coerce.number().int().positive();
+
+/**
+ * Every setting Herald reads, with its default. README.md "Configuration" documents the same list;
+ * keep them together.
+ */
+const schema = z.object({
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  HERALD_DATA_DIR: z.string().min(1).default('./data'),
+  HERALD_HOST: z.string().min(1).default('127.0.0.1'),
+  HERALD_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HERALD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HERALD_BODY_LIMIT_BYTES: positiveInt.default(8 * 1024 * 1024),
+  HERALD_METRICS_PUBLIC: boolean.default('true'),
+  HERALD_ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(3600),
+  HERALD_DB_POOL_SIZE: positiveInt.default(10),
+  HERALD_WORKER_BATCH_SIZE: positiveInt.default(100),
+  HERALD_WORKER_POLL_MS: positiveInt.default(500),
+  HERALD_JOB_RETRY_LIMIT: z.coerce.number().int().min(0).default(5),
+  HERALD_JOB_RETRY_DELAY_SECONDS: positiveInt.default(5),
+  HERALD_SHUTDOWN_TIMEOUT_MS: positiveInt.default(15000),
+});
+
+export type Config = Readonly<{
+  databaseUrl: string | undefined;
+  dataDir: string;
+  host: string;
+  port: number;
+  logLevel: z.infer<typeof schema>['HERALD_LOG_LEVEL'];
+  bodyLimitBytes: number;
+  metricsPublic: boolean;
+  accessTokenTtlSeconds: number;
+  dbPoolSize: number;
+  workerBatchSize: number;
+  workerPollMs: number;
+  jobRetryLimit: number;
+  jobRetryDelaySeconds: number;
+  shutdownTimeoutMs: number;
+}>;
+
+/** Command-line options override their environment equivalents. */
+export type ConfigOverrides = Partial<Pick<Config, 'port' | 'dataDir' | 'host'>>;
+
+/**
+ * Parses the environment once. Empty strings count as unset, so `HERALD_PORT=` falls back to the
+ * default instead of failing.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = issue.path.join('.');
+        const value = present[key];
+        const shown = key === 'DATABASE_URL' || value === undefined ? '' : ` (got "${value}")`;
+        return `${key}: ${issue.message}${shown}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(overrides.dataDir ?? e.HERALD_DATA_DIR),
+    host: overrides.host ?? e.HERALD_HOST,
+    port: overrides.port ?? e.HERALD_PORT,
+    logLevel: e.HERALD_LOG_LEVEL,
+    bodyLimitBytes: e.HERALD_BODY_LIMIT_BYTES,
+    metricsPublic: e.HERALD_METRICS_PUBLIC,
+    accessTokenTtlSeconds: e.HERALD_ACCESS_TOKEN_TTL_SECONDS,
+    dbPoolSize: e.HERALD_DB_POOL_SIZE,
+    workerBatchSize: e.HERALD_WORKER_BATCH_SIZE,
+    workerPollMs: e.HERALD_WORKER_POLL_MS,
+    jobRetryLimit: e.HERALD_JOB_RETRY_LIMIT,
+    jobRetryDelaySeconds: e.HERALD_JOB_RETRY_DELAY_SECONDS,
+    shutdownTimeoutMs: e.HERALD_SHUTDOWN_TIMEOUT_MS,
+  });
+}

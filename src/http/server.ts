@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../observability/logger.js';
+import type { HttpApp, HttpContext } from './app-context.js';
+import { installAuthentication } from './auth.js';
+import { installErrorHandling } from './error-handler.js';
+import { installRequestMetrics } from './request-metrics.js';
+import { accountRoutes } from './routes/account-routes.js';
+import { healthRoutes } from './routes/health-routes.js';
+import { jobRoutes } from './routes/job-routes.js';
+import { loginTokenRoutes } from './routes/login-token-routes.js';
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Every route module, in the order they appear in the API documentation. */
+const routeModules = [healthRoutes, loginTokenRoutes, accountRoutes, jobRoutes];
+
+export async function buildServer(ctx: HttpContext, logger: Logger): Promise<HttpApp> {
+  const baseLogger: FastifyBaseLogger = logger;
+  const app = Fastify({
+    loggerInstance: baseLogger,
+    bodyLimit: ctx.config.bodyLimitBytes,
+    // A caller's own request id is kept (when sane) so its logs and Herald's can be joined.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  installErrorHandling(app, ctx.config.bodyLimitBytes);
+  installRequestMetrics(app, ctx.metrics);
+  installAuthentication(app, ctx.database.db);
+  await app.register(formbody, { bodyLimit: ctx.config.bodyLimitBytes });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Herald API', version: '0.1.0', description: 'Survey invitations by email, SMS and WhatsApp.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  for (const routes of routeModules) routes(app, ctx);
+  return app;
+}

@@ -1,0 +1,42 @@
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { startHerald, type Roles, type RunningHerald } from '../../src/herald.js';
+import { openTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
+
+export interface TestHerald extends RunningHerald {
+  readonly url: string;
+  readonly test: TestDatabase;
+  /** fetch() against the running API. */
+  request(path: string, init?: RequestInit & { json?: unknown; token?: string }): Promise<Response>;
+}
+
+/** Starts Herald on a fresh database of `kind`, on a free loopback port, quiet unless HERALD_LOG_LEVEL says otherwise. */
+export async function startTestHerald(
+  kind: DatabaseKind,
+  options: { env?: Record<string, string>; roles?: Roles } = {},
+): Promise<TestHerald> {
+  const test = await openTestDatabase(kind);
+  const config: Config = loadConfig({
+    HERALD_LOG_LEVEL: process.env.HERALD_LOG_LEVEL ?? 'silent',
+    HERALD_WORKER_POLL_MS: '50',
+    ...options.env,
+    ...(test.url && { DATABASE_URL: test.url }),
+    HERALD_PORT: '0',
+  });
+  const herald = await startHerald(config, options.roles ?? { api: true, workers: true }, 'test', {
+    database: test.database,
+  });
+  const url = herald.url;
+  if (!url) throw new Error('the test Herald serves no API');
+  return {
+    ...herald,
+    url,
+    test,
+    request(path, init = {}) {
+      const { json, token, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      if (token) headers.set('authorization', `Bearer ${token}`);
+      if (json !== undefined) headers.set('content-type', 'application/json');
+      return fetch(`${url}${path}`, { ...rest, headers, ...(json !== undefined && { body: JSON.stringify(json) }) });
+    },
+  };
+}

@@ -41,7 +41,7 @@ export async function openPglite(dataDir: string | undefined, loadDataDir?: Blob
     },
     async execScript(text: string) {
       const results = await client.exec(text);
-      return (results.at(-1)?.rows ?? []);
+      return results.at(-1)?.rows ?? [];
     },
     async close() {
       if (!client.closed) await client.close();

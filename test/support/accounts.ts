@@ -8,7 +8,10 @@ let counter = 0;
 /** A new account with an API key of the given role. */
 export async function seedAccount(database: Database, role: Role = 'admin') {
   counter += 1;
-  const account = await createAccount(database.db, { slug: `acct-${process.pid}-${counter}`, name: `Account ${counter}` });
+  const account = await createAccount(database.db, {
+    slug: `acct-${process.pid}-${counter}`,
+    name: `Account ${counter}`,
+  });
   const { key } = await createApiKey(database.db, { accountId: account.id, name: 'test', role });
   return { account, apiKey: key };
 }

@@ -7,6 +7,8 @@ import type { HttpApp } from './http/app-context.js';
 import { buildServer } from './http/server.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { Vault } from './privacy/vault.js';
+import { resolveVaultKeys } from './privacy/vault-keys.js';
 import type { Database } from './storage/database.js';
 import { openDatabase } from './storage/open-database.js';
 
@@ -19,6 +21,7 @@ export interface Roles {
 export interface RunningHerald {
   readonly database: Database;
   readonly queue: JobQueue;
+  readonly vault: Vault;
   readonly logger: Logger;
   /** The API's base URL, when this process serves it. */
   readonly url: string | undefined;
@@ -35,6 +38,7 @@ export async function startHerald(
   options: { database?: Database } = {},
 ): Promise<RunningHerald> {
   const logger = createLogger(config.logLevel);
+  const vault = new Vault(resolveVaultKeys(config));
   const database = options.database ?? (await openDatabase(config, command));
   let server: HttpApp | undefined;
   let queue: JobQueue | undefined;
@@ -53,7 +57,7 @@ export async function startHerald(
     const runningQueue = queue;
     if (roles.api) {
       server = await buildServer(
-        { config, database, queue, metrics, workersHealthy: () => !roles.workers || runningQueue.working },
+        { config, database, queue, metrics, vault, workersHealthy: () => !roles.workers || runningQueue.working },
         logger,
       );
       await server.listen({ host: config.host, port: config.port });
@@ -79,6 +83,7 @@ export async function startHerald(
   return {
     database,
     queue: finalQueue,
+    vault,
     logger,
     url,
     stop() {

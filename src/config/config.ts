@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseVaultKeys, type VaultKey } from '../privacy/vault.js';
 
 /** Raised when the environment does not describe a runnable Herald; names every bad setting. */
 export class ConfigError extends Error {
@@ -34,6 +35,16 @@ const schema = z.object({
   HERALD_JOB_RETRY_LIMIT: z.coerce.number().int().min(0).default(5),
   HERALD_JOB_RETRY_DELAY_SECONDS: positiveInt.default(5),
   HERALD_SHUTDOWN_TIMEOUT_MS: positiveInt.default(15000),
+  HERALD_VAULT_KEYS: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      for (const problem of value ? parseVaultKeys(value).problems : []) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  HERALD_MAX_RECORDS: positiveInt.default(18000),
+  HERALD_MAX_DISPATCHES: positiveInt.default(15),
+  HERALD_TOKEN_BATCH_SIZE: positiveInt.default(1000),
+  HERALD_TOKEN_FLUSH_MS: z.coerce.number().int().min(0).default(5000),
 });
 
 export type Config = Readonly<{
@@ -51,6 +62,12 @@ export type Config = Readonly<{
   jobRetryLimit: number;
   jobRetryDelaySeconds: number;
   shutdownTimeoutMs: number;
+  /** Unset with the embedded database: Herald then keeps a generated key in the data directory. */
+  vaultKeys: readonly VaultKey[] | undefined;
+  maxRecords: number;
+  maxDispatches: number;
+  tokenBatchSize: number;
+  tokenFlushMs: number;
 }>;
 
 /** Command-line options override their environment equivalents. */
@@ -63,16 +80,24 @@ export type ConfigOverrides = Partial<Pick<Config, 'port' | 'dataDir' | 'host'>>
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema.safeParse(present);
+  const problems: string[] = [];
+  if (present.DATABASE_URL && !present.HERALD_VAULT_KEYS) {
+    problems.push(
+      'HERALD_VAULT_KEYS: required with DATABASE_URL (the keys that encrypt personal data: "k1:" + 32 random bytes in base64)',
+    );
+  }
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
+    problems.unshift(
+      ...parsed.error.issues.map((issue) => {
         const key = issue.path.join('.');
         const value = present[key];
-        const shown = key === 'DATABASE_URL' || value === undefined ? '' : ` (got "${value}")`;
+        const secret = key === 'DATABASE_URL' || key === 'HERALD_VAULT_KEYS';
+        const shown = secret || value === undefined ? '' : ` (got "${value}")`;
         return `${key}: ${issue.message}${shown}`;
       }),
     );
   }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return Object.freeze({
     databaseUrl: e.DATABASE_URL,
@@ -89,5 +114,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     jobRetryLimit: e.HERALD_JOB_RETRY_LIMIT,
     jobRetryDelaySeconds: e.HERALD_JOB_RETRY_DELAY_SECONDS,
     shutdownTimeoutMs: e.HERALD_SHUTDOWN_TIMEOUT_MS,
+    vaultKeys: e.HERALD_VAULT_KEYS ? parseVaultKeys(e.HERALD_VAULT_KEYS).keys : undefined,
+    maxRecords: e.HERALD_MAX_RECORDS,
+    maxDispatches: e.HERALD_MAX_DISPATCHES,
+    tokenBatchSize: e.HERALD_TOKEN_BATCH_SIZE,
+    tokenFlushMs: e.HERALD_TOKEN_FLUSH_MS,
   });
 }

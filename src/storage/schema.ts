@@ -3,9 +3,34 @@
  * test/storage/schema-matches-migrations.test.ts fails when the two disagree.
  */
 import { sql } from 'drizzle-orm';
-import { index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigserial,
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 
 export const roles = ['admin', 'operator', 'viewer'] as const;
+export const hashAlgorithms = ['sha256', 'sha384', 'sha512'] as const;
+export type HashAlgorithm = (typeof hashAlgorithms)[number];
+export const channels = ['email', 'sms', 'whatsapp'] as const;
+export type Channel = (typeof channels)[number];
+export const logLevels = ['Debug', 'Information', 'Warning', 'Error', 'Fatal'] as const;
+export type LogLevel = (typeof logLevels)[number];
+/** Where an invitation stands before delivery; delivery statuses live on its messages. */
+export const invitationStates = ['requested', 'rejected', 'throttled', 'suppressed', 'token_created', 'token_failed'] as const;
+export type InvitationState = (typeof invitationStates)[number];
+
+const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
 export type Role = (typeof roles)[number];
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -16,6 +41,11 @@ export const accounts = pgTable('accounts', {
     .default(sql`gen_random_uuid()`),
   slug: text('slug').notNull().unique(),
   name: text('name').notNull(),
+  hashAlgorithm: text('hash_algorithm', { enum: hashAlgorithms }).notNull().default('sha512'),
+  /** ISO 3166 region for mobile numbers given without a country code (e.g. "GB"); none: numbers must be international. */
+  defaultPhoneRegion: text('default_phone_region'),
+  /** Plugin choices, GET|POST /api/config/extendedproperties: Sampler, Unsubscriber, SamplingPercentage, … */
+  extendedProperties: jsonb('extended_properties').$type<Record<string, unknown>>().notNull().default({}),
   createdAt: createdAt(),
 });
 
@@ -68,4 +98,206 @@ export const accessTokens = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('access_tokens_expiry_idx').on(t.expiresAt)],
+);
+
+const accountId = () =>
+  uuid('account_id')
+    .notNull()
+    .references(() => accounts.id, { onDelete: 'cascade' });
+
+export const questionnaires = pgTable(
+  'questionnaires',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    accountId: accountId(),
+    name: text('name').notNull(),
+    /** Where a survey link sends the respondent; the token is appended. */
+    surveyUrl: text('survey_url'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('questionnaires_account_idx').on(t.accountId)],
+);
+
+export const questions = pgTable(
+  'questions',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    accountId: accountId(),
+    questionnaireId: uuid('questionnaire_id')
+      .notNull()
+      .references(() => questionnaires.id, { onDelete: 'cascade' }),
+    text: text('text').notNull(),
+    displayType: text('display_type').notNull().default('Text'),
+    /** e.g. Email, Mobile, cc_language, cc_timezone: how Herald finds a channel's or a setting's question. */
+    tags: text('tags').array().notNull().default([]),
+    pii: text('pii', { enum: ['none', 'hash'] }).notNull().default('none'),
+    apiPrefill: boolean('api_prefill').notNull().default(true),
+    position: integer('position').notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [index('questions_questionnaire_idx').on(t.questionnaireId)],
+);
+
+export const deliveryPolicies = pgTable(
+  'delivery_policies',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    accountId: accountId(),
+    name: text('name').notNull(),
+    /** In order of preference; the first is the primary channel. */
+    channels: text('channels', { enum: channels }).array().notNull(),
+    uuidQuestionId: uuid('uuid_question_id'),
+    paused: boolean('paused').notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [index('delivery_policies_account_idx').on(t.accountId)],
+);
+
+export const vendors = pgTable(
+  'vendors',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    accountId: accountId(),
+    name: text('name').notNull(),
+    kind: text('kind').notNull(),
+    channel: text('channel', { enum: channels }).notNull(),
+    /** Settings that are not secret (host, sender, rate limit, …), validated by the vendor kind. */
+    settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
+    /** Secrets sealed by the vault key (never returned by the API). */
+    secrets: bytea('secrets'),
+    secretsKeyId: text('secrets_key_id'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('vendors_account_idx').on(t.accountId)],
+);
+
+export const dispatches = pgTable(
+  'dispatches',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    accountId: accountId(),
+    name: text('name').notNull(),
+    questionnaireId: uuid('questionnaire_id')
+      .notNull()
+      .references(() => questionnaires.id),
+    deliveryPolicyId: uuid('delivery_policy_id')
+      .notNull()
+      .references(() => deliveryPolicies.id),
+    /** The vendor that delivers each channel, e.g. {"email": "<vendor id>"}. */
+    channelVendors: jsonb('channel_vendors').$type<Partial<Record<Channel, string>>>().notNull().default({}),
+    /** Prefills added to every record of this dispatch (a record's own value wins). */
+    staticPrefills: jsonb('static_prefills').$type<{ questionId: string; input: string }[]>().notNull().default([]),
+    defaultLanguage: text('default_language').notNull().default('en'),
+    paused: boolean('paused').notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [index('dispatches_account_idx').on(t.accountId)],
+);
+
+export const unsubscribes = pgTable(
+  'unsubscribes',
+  {
+    accountId: accountId(),
+    /** The hash of a lower-cased email address, mobile number or UUID, as the account hashes PII. */
+    identifierHash: text('identifier_hash').notNull(),
+    source: text('source').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.identifierHash] })],
+);
+
+export const batches = pgTable(
+  'batches',
+  {
+    accountId: accountId(),
+    id: text('id').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.id] })],
+);
+
+export interface StoredPrefill {
+  questionId: string;
+  /** The value as stored: hashed when its question is PII-hash. */
+  input: string;
+  hashed: boolean;
+}
+
+export const invitations = pgTable(
+  'invitations',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    accountId: accountId(),
+    batchId: text('batch_id').notNull(),
+    dispatchId: uuid('dispatch_id').notNull(),
+    state: text('state', { enum: invitationStates }).notNull(),
+    /** The record's UUID (hashed when its question is PII-hash); null when the record had none. */
+    uuid: text('uuid'),
+    channel: text('channel', { enum: channels }),
+    /** The primary channel's value as stored (hashed when PII-hash). */
+    target: text('target'),
+    language: text('language'),
+    prefills: jsonb('prefills').$type<StoredPrefill[]>().notNull(),
+    token: text('token'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('invitations_token_idx').on(t.token),
+    index('invitations_batch_idx').on(t.accountId, t.batchId),
+    index('invitations_dispatch_state_idx').on(t.dispatchId, t.state, t.createdAt),
+    index('invitations_uuid_idx').on(t.accountId, t.uuid),
+    index('invitations_target_idx').on(t.accountId, t.target),
+    index('invitations_created_idx').on(t.accountId, t.createdAt),
+  ],
+);
+
+/** One step of an invitation's journey; `action` and `channel` keep the original module's numbers. */
+export const invitationEvents = pgTable(
+  'invitation_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    accountId: uuid('account_id').notNull(),
+    invitationId: uuid('invitation_id')
+      .notNull()
+      .references(() => invitations.id, { onDelete: 'cascade' }),
+    action: smallint('action').notNull(),
+    channel: smallint('channel').notNull(),
+    message: text('message'),
+    targetId: text('target_id'),
+    level: text('level', { enum: logLevels }),
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('invitation_events_invitation_idx').on(t.invitationId, t.id)],
+);
+
+/** Request-, dispatch- and account-level log entries (Debug … Fatal), with ids and hashes only. */
+export const logEntries = pgTable(
+  'log_entries',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    accountId: uuid('account_id').notNull(),
+    batchId: text('batch_id'),
+    dispatchId: uuid('dispatch_id'),
+    level: text('level', { enum: logLevels }).notNull(),
+    message: text('message').notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('log_entries_batch_idx').on(t.accountId, t.batchId), index('log_entries_account_idx').on(t.accountId, t.occurredAt)],
+);
+
+/**
+ * Original values of hashed prefills, needed to deliver: AES-256-GCM sealed, bound to their
+ * account and hash, with the id of the key that sealed them so keys can rotate.
+ */
+export const piiVault = pgTable(
+  'pii_vault',
+  {
+    accountId: uuid('account_id').notNull(),
+    valueHash: text('value_hash').notNull(),
+    sealed: bytea('sealed').notNull(),
+    keyId: text('key_id').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.valueHash] })],
 );

@@ -2,6 +2,9 @@ import { loadConfig, type Config } from '../../src/config/config.js';
 import { startHerald, type Roles, type RunningHerald } from '../../src/herald.js';
 import { openTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
 
+/** A fixed vault key for tests (never use it elsewhere). */
+export const TEST_VAULT_KEYS = `test1:${Buffer.alloc(32, 7).toString('base64')}`;
+
 export interface TestHerald extends RunningHerald {
   readonly url: string;
   readonly test: TestDatabase;
@@ -18,6 +21,7 @@ export async function startTestHerald(
   const config: Config = loadConfig({
     HERALD_LOG_LEVEL: process.env.HERALD_LOG_LEVEL ?? 'silent',
     HERALD_WORKER_POLL_MS: '50',
+    HERALD_VAULT_KEYS: TEST_VAULT_KEYS,
     ...options.env,
     ...(test.url && { DATABASE_URL: test.url }),
     HERALD_PORT: '0',

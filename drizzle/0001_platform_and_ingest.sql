@@ -45,6 +45,7 @@ CREATE TABLE "invitations" (
 	"account_id" uuid NOT NULL,
 	"batch_id" text NOT NULL,
 	"dispatch_id" uuid NOT NULL,
+	"record_index" integer NOT NULL,
 	"state" text NOT NULL,
 	"uuid" text,
 	"channel" text,

@@ -5,6 +5,7 @@ import { jobHandlers, jobSchedules } from './jobs/handlers.js';
 import { JobQueue } from './jobs/job-queue.js';
 import type { HttpApp } from './http/app-context.js';
 import { buildServer } from './http/server.js';
+import { StandalonePlatform } from './platforms/standalone/standalone-platform.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { Vault } from './privacy/vault.js';
@@ -46,8 +47,9 @@ export async function startHerald(
     await database.migrate();
     const metrics = createMetrics();
     queue = new JobQueue(database, config, metrics, logger);
+    const platform = new StandalonePlatform(database.db);
     // Checked in every process, not only in workers: a broken catalogue fails any start-up.
-    const workHandlers = jobHandlers(database);
+    const workHandlers = jobHandlers({ database, platform, queue, config });
     checkHandlers(workHandlers);
     await queue.start();
     if (roles.workers) {
@@ -57,7 +59,7 @@ export async function startHerald(
     const runningQueue = queue;
     if (roles.api) {
       server = await buildServer(
-        { config, database, queue, metrics, vault, workersHealthy: () => !roles.workers || runningQueue.working },
+        { config, database, queue, platform, metrics, vault, workersHealthy: () => !roles.workers || runningQueue.working },
         logger,
       );
       await server.listen({ host: config.host, port: config.port });

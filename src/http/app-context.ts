@@ -9,6 +9,7 @@ import type {
 import type { Config } from '../config/config.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { ExperiencePlatform } from '../platforms/experience-platform.js';
 import type { Vault } from '../privacy/vault.js';
 import type { Database } from '../storage/database.js';
 
@@ -26,6 +27,7 @@ export interface HttpContext {
   readonly config: Config;
   readonly database: Database;
   readonly queue: JobQueue;
+  readonly platform: ExperiencePlatform;
   readonly metrics: Metrics;
   readonly vault: Vault;
   /** True while this process's workers run, or when it runs none (api-only). */

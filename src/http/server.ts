@@ -10,6 +10,15 @@ import { installAuthentication } from './auth.js';
 import { installErrorHandling } from './error-handler.js';
 import { installRequestMetrics } from './request-metrics.js';
 import { accountRoutes } from './routes/account-routes.js';
+import { accountSettingsRoutes } from './routes/account-settings-routes.js';
+import { questionnaireRoutes } from './routes/questionnaire-routes.js';
+import { deliveryPolicyRoutes } from './routes/delivery-policy-routes.js';
+import { vendorRoutes } from './routes/vendor-routes.js';
+import { dispatchRoutes } from './routes/dispatch-routes.js';
+import { unsubscribeRoutes } from './routes/unsubscribe-routes.js';
+import { dispatchRequestRoutes } from './routes/dispatch-request-routes.js';
+import { eventLogRoutes } from './routes/event-log-routes.js';
+import { extendedPropertiesRoutes } from './routes/extended-properties-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { jobRoutes } from './routes/job-routes.js';
 import { loginTokenRoutes } from './routes/login-token-routes.js';
@@ -17,7 +26,21 @@ import { loginTokenRoutes } from './routes/login-token-routes.js';
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** Every route module, in the order they appear in the API documentation. */
-const routeModules = [healthRoutes, loginTokenRoutes, accountRoutes, jobRoutes];
+const routeModules = [
+  healthRoutes,
+  loginTokenRoutes,
+  accountRoutes,
+  jobRoutes,
+  dispatchRequestRoutes,
+  eventLogRoutes,
+  extendedPropertiesRoutes,
+  accountSettingsRoutes,
+  questionnaireRoutes,
+  deliveryPolicyRoutes,
+  vendorRoutes,
+  dispatchRoutes,
+  unsubscribeRoutes,
+];
 
 export async function buildServer(ctx: HttpContext, logger: Logger): Promise<HttpApp> {
   const baseLogger: FastifyBaseLogger = logger;

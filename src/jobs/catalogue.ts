@@ -5,16 +5,20 @@
 export interface JobCatalogue {
   /** Deletes access tokens past their expiry (scheduled). */
   'auth.purge-expired-tokens': Record<string, never>;
+  /** Creates survey tokens for a dispatch's accepted invitations, in batches. */
+  'tokens.create': { accountId: string; dispatchId: string };
 }
 
 export type JobName = keyof JobCatalogue;
 
 /** The catalogue at run time; `satisfies` keeps it in step with the interface above. */
-export const jobNames = ['auth.purge-expired-tokens'] as const satisfies readonly JobName[];
+export const jobNames = ['auth.purge-expired-tokens', 'tokens.create'] as const satisfies readonly JobName[];
 
 export interface JobContext {
   readonly jobId: string;
   readonly retryCount: number;
+  /** True when a failure now dead-letters the job instead of retrying it. */
+  readonly isFinalAttempt: boolean;
 }
 
 /** Throw to fail the job: it is retried with backoff, then dead-lettered. */

@@ -1,16 +1,20 @@
 import { purgeExpiredTokens } from '../accounts/authentication.js';
-import type { Database } from '../storage/database.js';
+import { createTokensForDispatch, type TokenServices } from '../pipeline/tokens/create-tokens.js';
 import type { JobHandler, JobSchedule } from './catalogue.js';
 
 /** The handler of every catalogued job; job-queue.ts refuses to start unless each has exactly one. */
-export function jobHandlers(database: Database): JobHandler[] {
+export function jobHandlers(services: TokenServices): JobHandler[] {
   const purge: JobHandler<'auth.purge-expired-tokens'> = {
     name: 'auth.purge-expired-tokens',
-    async handle() {
-      await purgeExpiredTokens(database.db);
+    handle: async () => {
+      await purgeExpiredTokens(services.database.db);
     },
   };
-  return [purge];
+  const tokens: JobHandler<'tokens.create'> = {
+    name: 'tokens.create',
+    handle: (payload, context) => createTokensForDispatch(services, payload, context),
+  };
+  return [purge, tokens];
 }
 
 export const jobSchedules: JobSchedule[] = [{ name: 'auth.purge-expired-tokens', cron: '17 * * * *', payload: {} }];

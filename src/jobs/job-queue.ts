@@ -146,7 +146,11 @@ export class JobQueue {
 
   async #run(handler: JobHandler, job: PgBoss.JobWithMetadata<JobCatalogue[JobName]>): Promise<void> {
     try {
-      await handler.handle(job.data, { jobId: job.id, retryCount: job.retryCount });
+      await handler.handle(job.data, {
+        jobId: job.id,
+        retryCount: job.retryCount,
+        isFinalAttempt: job.retryCount >= job.retryLimit,
+      });
       await this.#boss.complete(handler.name, job.id);
       this.metrics.jobOutcomes.inc({ job: handler.name, outcome: 'completed' });
     } catch (error) {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,7 +59,56 @@ function readOwner(file: string): LockOwner | null {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as LockOwner;
   } catch {
-    return null; // vanished, or half-written by a process killed while writing it
+    return null; // vanished, or damaged
+  }
+}
+
+/**
+ * Creates `file` holding `content` unless it exists. The content is written to a private file
+ * first and then linked into place, so no other process ever reads a half-written lock.
+ */
+function claim(file: string, content: string): boolean {
+  const draft = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  fs.writeFileSync(draft, content, { flag: 'wx' });
+  try {
+    fs.linkSync(draft, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    fs.rmSync(draft, { force: true });
+  }
+}
+
+const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * Removes the lock `file` if its owner no longer runs. Only the holder of a second, short-lived
+ * lock may judge and remove it: without that, two processes that both saw the same stale lock
+ * could each remove it, and the later removal would delete the lock the other had just taken.
+ */
+function removeStale(file: string, me: string): void {
+  const guard = `${file}.takeover`;
+  if (!claim(guard, me)) {
+    // Another process is taking over, which takes a moment; a guard whose holder died is removed.
+    const holder = readOwner(guard);
+    if (holder && !isAlive(holder)) fs.rmSync(guard, { force: true });
+    else pause(5);
+    return;
+  }
+  try {
+    let owner: LockOwner | null;
+    try {
+      owner = JSON.parse(fs.readFileSync(file, 'utf8')) as LockOwner | null;
+    } catch (error) {
+      // Gone: removing now could delete a lock another process has just claimed.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      owner = null; // damaged
+    }
+    if (!owner || !isAlive(owner)) fs.rmSync(file, { force: true }); // stale: its owner died without releasing it
+  } finally {
+    fs.rmSync(guard, { force: true });
   }
 }
 
@@ -76,21 +126,18 @@ export function lockDataDir(dataDir: string, command: string): DataDirLock {
     startedAt: new Date().toISOString(),
     processStart: processStartOf(process.pid),
   };
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      fs.writeFileSync(file, JSON.stringify(me), { flag: 'wx' });
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (claim(file, JSON.stringify(me))) {
       return {
         file,
         release() {
           if (readOwner(file)?.pid === process.pid) fs.rmSync(file, { force: true });
         },
       };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const owner = readOwner(file);
     if (owner && isAlive(owner)) throw new DataDirLockedError(dataDir, owner);
-    fs.rmSync(file, { force: true }); // stale: its owner died without releasing it
+    removeStale(file, JSON.stringify(me));
   }
   throw new Error(`Could not take the lock ${file}: other processes keep racing for it.`);
 }

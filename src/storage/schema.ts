@@ -230,6 +230,8 @@ export const invitations = pgTable(
     accountId: accountId(),
     batchId: text('batch_id').notNull(),
     dispatchId: uuid('dispatch_id').notNull(),
+    /** The record's position among its dispatch's records in the request, so a caller can match results to rows. */
+    recordIndex: integer('record_index').notNull(),
     state: text('state', { enum: invitationStates }).notNull(),
     /** The record's UUID (hashed when its question is PII-hash); null when the record had none. */
     uuid: text('uuid'),

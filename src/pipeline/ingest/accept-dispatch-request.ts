@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../../config/config.js';
+import type { JobQueue } from '../../jobs/job-queue.js';
+import type { ExperiencePlatform } from '../../platforms/experience-platform.js';
+import type { Vault } from '../../privacy/vault.js';
+import type { Database } from '../../storage/database.js';
+import { isUuid } from '../../storage/ids.js';
+import type { InvitationState } from '../../storage/schema.js';
+import { EventAction, EventChannel } from '../timeline.js';
+import { checkDispatch } from './dispatch-rules.js';
+import { readExtendedProperties } from './extended-properties.js';
+import { writeIngest, type IngestWrite } from './ingest-writer.js';
+import { checkRecord, type CheckedRecord, type DispatchRules } from './record-rules.js';
+import type { DispatchRecords } from './request-body.js';
+import { findSampler, type Sampler } from './samplers.js';
+import { findUnsubscriber, heraldUnsubscriber, type Unsubscriber } from './unsubscribers.js';
+
+export interface IngestServices {
+  readonly database: Database;
+  readonly platform: ExperiencePlatform;
+  readonly queue: JobQueue;
+  readonly vault: Vault;
+  readonly config: Config;
+}
+
+/** 202: all accepted; 206: some; 400: none, or the dispatch itself was refused. */
+export interface DispatchStatus {
+  dispatchId: string;
+  message: string;
+  dispatchStatus: 202 | 206 | 400;
+}
+
+export interface DispatchRequestResult {
+  batchId: string;
+  statusByDispatch: DispatchStatus[];
+}
+
+interface Plugins {
+  sampler: Sampler;
+  unsubscriber: Unsubscriber;
+  properties: Record<string, unknown>;
+}
+
+const stateEvent: Record<Exclude<InvitationState, 'token_created' | 'token_failed'>, EventAction> = {
+  requested: EventAction.Requested,
+  rejected: EventAction.Rejected,
+  throttled: EventAction.Throttled,
+  suppressed: EventAction.Suppressed,
+};
+
+/**
+ * Validates, hashes and stores one dispatch request. Everything it accepts — invitations, their
+ * first timeline entries, the vault entries, the log entries and the token work — commits in one
+ * transaction before it answers.
+ */
+export async function acceptDispatchRequest(
+  services: IngestServices,
+  accountId: string,
+  batchId: string,
+  request: DispatchRecords[],
+): Promise<DispatchRequestResult> {
+  const { database, platform, queue } = services;
+  const settings = await platform.settings(accountId);
+  const write: IngestWrite = { accountId, batchId, invitations: [], events: [], logs: [], vault: [] };
+  const plugins = await choosePlugins(services, accountId, write);
+  const tokenWork: { dispatchId: string; accepted: number }[] = [];
+  const statusByDispatch: DispatchStatus[] = [];
+
+  for (const { dispatchId, records } of request) {
+    const check = checkDispatch(dispatchId, await platform.dispatch(accountId, dispatchId), settings);
+    if (!check.ok) {
+      write.logs.push({ dispatchId: isUuid(dispatchId) ? dispatchId : null, level: 'Error', message: `Dispatch ${dispatchId}: ${check.message}` });
+      statusByDispatch.push({ dispatchId, message: check.message, dispatchStatus: 400 });
+      continue;
+    }
+    const counts = await planDispatch(check.rules, records, plugins, services, write);
+    if (counts.requested > 0) tokenWork.push({ dispatchId: check.rules.dispatch.id, accepted: counts.requested });
+    statusByDispatch.push(statusOf(dispatchId, counts));
+  }
+  if (request.length > 1) write.logs.push({ dispatchId: null, level: 'Debug', message: 'Multiple dispatch statuses returned' });
+
+  await database.transaction(async (tx) => {
+    await writeIngest(tx.sql, write);
+    for (const { dispatchId, accepted } of tokenWork) {
+      // A full batch of tokens can be created now; a smaller one waits to be grouped with others.
+      const startAfterSeconds = accepted >= services.config.tokenBatchSize ? 0 : Math.ceil(services.config.tokenFlushMs / 1000);
+      await queue.enqueue(tx, 'tokens.create', { accountId, dispatchId }, { startAfterSeconds });
+    }
+  });
+  return { batchId, statusByDispatch };
+}
+
+async function choosePlugins(services: IngestServices, accountId: string, write: IngestWrite): Promise<Plugins> {
+  const properties = await readExtendedProperties(services.database.db, accountId);
+  let sampler = findSampler(String(properties.Sampler));
+  if (!sampler) {
+    write.logs.push({
+      dispatchId: null,
+      level: 'Warning',
+      message: `Sampler "${String(properties.Sampler)}" is not available, so every record is processed. Choose one with POST /api/config/extendedproperties.`,
+    });
+    sampler = { keep: () => true };
+  }
+  let unsubscriber = findUnsubscriber(String(properties.Unsubscriber));
+  if (!unsubscriber) {
+    write.logs.push({
+      dispatchId: null,
+      level: 'Warning',
+      message: `Unsubscriber "${String(properties.Unsubscriber)}" is not available; Herald's own unsubscribe list is checked instead.`,
+    });
+    unsubscriber = heraldUnsubscriber;
+  }
+  return { sampler, unsubscriber, properties };
+}
+
+type Counts = Record<Exclude<InvitationState, 'token_created' | 'token_failed'>, number>;
+
+/** Applies every rule to a dispatch's records and adds its rows to `write`; returns how many ended in each state. */
+async function planDispatch(
+  rules: DispatchRules,
+  records: DispatchRecords['records'],
+  plugins: Plugins,
+  services: IngestServices,
+  write: IngestWrite,
+): Promise<Counts> {
+  const dispatchId = rules.dispatch.id;
+  const checked = records.map((record) => checkRecord(rules, record));
+  const candidates = checked.filter((r) => r.rejection === null);
+  const unsubscribed = await plugins.unsubscriber.unsubscribed(
+    services.database.db,
+    write.accountId,
+    [...new Set(candidates.flatMap((r) => r.identifiers))],
+  );
+
+  const seen = new Set<string>();
+  const dropped = new Set<string>();
+  const counts: Counts = { requested: 0, rejected: 0, throttled: 0, suppressed: 0 };
+  const sealed = new Set(write.vault.map((v) => v.valueHash));
+  for (const [recordIndex, record] of checked.entries()) {
+    record.dropped.forEach((id) => dropped.add(id));
+    const [state, reason] = decide(record, seen, unsubscribed, plugins, dispatchId);
+    counts[state] += 1;
+    const id = randomUUID();
+    write.invitations.push({
+      id,
+      dispatchId,
+      recordIndex,
+      state,
+      uuid: record.uuid,
+      channel: record.channel,
+      target: record.target,
+      language: record.language,
+      prefills: record.prefills,
+    });
+    write.events.push({
+      invitationId: id,
+      action: stateEvent[state],
+      channel: EventChannel.DispatchAPI,
+      message: reason,
+      level: state === 'requested' ? null : state === 'rejected' ? 'Error' : 'Information',
+    });
+    if (state !== 'requested') continue;
+    for (const { hash, value } of record.originals) {
+      if (sealed.has(hash)) continue;
+      sealed.add(hash);
+      write.vault.push({ valueHash: hash, ...services.vault.seal(value, `${write.accountId}:${hash}`) });
+    }
+  }
+
+  if (dropped.size > 0) {
+    write.logs.push({
+      dispatchId,
+      level: 'Warning',
+      message: `Prefills for these question ids were ignored because the questionnaire has no such question open to API prefill: ${[...dropped].join(', ')}`,
+    });
+  }
+  write.logs.push({ dispatchId, level: counts.requested === 0 ? 'Error' : 'Debug', message: summary(counts) });
+  return counts;
+}
+
+/** In the original module's words ("Accepted for processing 1, Rejected 18"), with the reasons counted. */
+function summary(counts: Counts): string {
+  const notAccepted = counts.rejected + counts.throttled + counts.suppressed;
+  if (notAccepted === 0) return `Accepted for processing ${counts.requested}`;
+  return `Accepted for processing ${counts.requested}, Rejected ${notAccepted} (invalid ${counts.rejected}, throttled ${counts.throttled}, suppressed ${counts.suppressed})`;
+}
+
+function decide(
+  record: CheckedRecord,
+  seen: Set<string>,
+  unsubscribed: Set<string>,
+  plugins: Plugins,
+  dispatchId: string,
+): [Exclude<InvitationState, 'token_created' | 'token_failed'>, string | null] {
+  if (record.rejection !== null) return ['rejected', record.rejection];
+  const uuid = record.uuid ?? '';
+  if (seen.has(uuid)) return ['throttled', 'Throttled: the same UUID appears earlier in this dispatch of the request'];
+  seen.add(uuid);
+  if (record.identifiers.some((h) => unsubscribed.has(h))) return ['suppressed', 'Suppressed: the recipient has unsubscribed'];
+  if (!plugins.sampler.keep({ dispatchId, uuid }, plugins.properties)) return ['suppressed', 'Suppressed: not in the sample'];
+  return ['requested', null];
+}
+
+function statusOf(dispatchId: string, counts: Counts): DispatchStatus {
+  const accepted = counts.requested;
+  const total = accepted + counts.rejected + counts.throttled + counts.suppressed;
+  if (accepted === total) return { dispatchId, message: summary(counts), dispatchStatus: 202 };
+  if (accepted > 0) return { dispatchId, message: summary(counts), dispatchStatus: 206 };
+  return {
+    dispatchId,
+    message: `${summary(counts)}: no record was accepted. POST /api/EventLog with this batchId gives each record's reason.`,
+    dispatchStatus: 400,
+  };
+}

@@ -1,0 +1,99 @@
+import type { DispatchDefinition, PlatformQuestion, PlatformSettings } from '../../platforms/experience-platform.js';
+import { hashPii } from '../../privacy/pii-hash.js';
+import type { Channel, StoredPrefill } from '../../storage/schema.js';
+import { normalizeEmail, normalizeMobile, type Normalized } from './contact-values.js';
+import type { RawPrefill } from './request-body.js';
+
+/** The question tag that holds each channel's address. */
+export const channelTag: Record<Channel, string> = { email: 'Email', sms: 'Mobile', whatsapp: 'Mobile' };
+export const LANGUAGE_TAG = 'cc_language';
+
+/** A record after the per-record rules, before the request-wide ones (duplicates, unsubscribes, sampling). */
+export interface CheckedRecord {
+  readonly rejection: string | null;
+  /** The UUID as stored: hashed when its question is PII-hash. */
+  readonly uuid: string | null;
+  readonly channel: Channel;
+  readonly target: string | null;
+  readonly language: string;
+  readonly prefills: StoredPrefill[];
+  /** Original values of hashed prefills, for the vault. */
+  readonly originals: { hash: string; value: string }[];
+  /** Hashes of the address and UUID, checked against unsubscribes whatever the PII settings. */
+  readonly identifiers: string[];
+  /** Prefills dropped because their question is unknown or not open to API prefill. */
+  readonly dropped: string[];
+}
+
+/** Per-dispatch lookups, built once and shared by all its records. */
+export interface DispatchRules {
+  readonly dispatch: DispatchDefinition;
+  readonly settings: PlatformSettings;
+  readonly questions: ReadonlyMap<string, PlatformQuestion>;
+  readonly primary: Channel;
+  readonly uuidQuestionId: string;
+  /** Channel → the question holding its address. */
+  readonly channelQuestions: ReadonlyMap<Channel, string>;
+  readonly languageQuestionId: string | undefined;
+}
+
+function normalizeFor(channel: Channel, value: string, settings: PlatformSettings): Normalized {
+  return channel === 'email' ? normalizeEmail(value) : normalizeMobile(value, settings.defaultPhoneRegion);
+}
+
+const describe: Record<Channel, string> = { email: 'email address', sms: 'mobile number', whatsapp: 'mobile number' };
+
+/** Applies validation, normalisation and hashing to one record. */
+export function checkRecord(rules: DispatchRules, record: readonly RawPrefill[]): CheckedRecord {
+  const { settings, questions, primary } = rules;
+  const values = new Map<string, string>(rules.dispatch.staticPrefills.map((p) => [p.questionId, p.input]));
+  const dropped: string[] = [];
+  for (const prefill of record) {
+    if (questions.get(prefill.questionId)?.apiPrefill) values.set(prefill.questionId, prefill.input);
+    else dropped.push(prefill.questionId);
+  }
+
+  let rejection: string | null = null;
+  const normalized = new Map<string, string>();
+  for (const [channel, questionId] of rules.channelQuestions) {
+    const raw = values.get(questionId);
+    const result = raw === undefined ? null : normalizeFor(channel, raw, settings);
+    if (result?.ok) normalized.set(questionId, result.value);
+    else if (channel === primary) {
+      rejection = `Failed due to ${raw === undefined ? 'a missing' : 'an invalid'} ${describe[channel]}${result && !result.ok ? `: ${result.reason}` : ''}`;
+    } else if (raw !== undefined) {
+      values.delete(questionId); // an unusable secondary address is dropped, not fatal
+      dropped.push(questionId);
+    }
+  }
+  const rawUuid = values.get(rules.uuidQuestionId)?.trim();
+  if (!rawUuid) rejection ??= 'Failed due to no UUID (common identifier)';
+
+  const prefills: StoredPrefill[] = [];
+  const originals: { hash: string; value: string }[] = [];
+  const stored = new Map<string, string>();
+  for (const [questionId, raw] of values) {
+    const value = normalized.get(questionId) ?? raw;
+    const hashed = questions.get(questionId)?.pii === 'hash';
+    const input = hashed ? hashPii(value, settings.hashAlgorithm) : value;
+    if (hashed && rejection === null) originals.push({ hash: input, value });
+    stored.set(questionId, input);
+    prefills.push({ questionId, input, hashed });
+  }
+
+  const targetQuestion = rules.channelQuestions.get(primary);
+  const address = targetQuestion ? normalized.get(targetQuestion) : undefined;
+  const identifiers = [address, rawUuid].filter((v): v is string => !!v).map((v) => hashPii(v, settings.hashAlgorithm));
+  const language = rules.languageQuestionId ? values.get(rules.languageQuestionId)?.trim().toLowerCase() : undefined;
+  return {
+    rejection,
+    uuid: stored.get(rules.uuidQuestionId) ?? null,
+    channel: primary,
+    target: targetQuestion ? (stored.get(targetQuestion) ?? null) : null,
+    language: language && /^[a-z]{2}$/.test(language) ? language : rules.dispatch.defaultLanguage,
+    prefills,
+    originals,
+    identifiers,
+    dropped,
+  };
+}

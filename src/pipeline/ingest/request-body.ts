@@ -1,0 +1,98 @@
+import { AppError } from '../../http/errors.js';
+
+/** One prefill of one record, as sent. */
+export interface RawPrefill {
+  readonly questionId: string;
+  readonly input: string;
+}
+
+/** The records sent for one dispatch; the same dispatch sent twice in a payload is merged. */
+export interface DispatchRecords {
+  readonly dispatchId: string;
+  readonly records: RawPrefill[][];
+}
+
+const MAX_ID_LENGTH = 100;
+const MAX_INPUT_LENGTH = 4000;
+const MAX_PREFILLS_PER_RECORD = 500;
+
+/** Clients of the original module send `dispatchID`, `DispatchId`, `PreFill`, `QuestionId`, …: match keys case-insensitively. */
+function field(object: Record<string, unknown>, lowerName: string): unknown {
+  for (const key of Object.keys(object)) if (key.toLowerCase() === lowerName) return object[key];
+  return undefined;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function invalid(path: string, problem: string): AppError {
+  return new AppError('VALIDATION_FAILED', `The request is invalid: ${path} ${problem}.`, [{ field: path, problem }]);
+}
+
+/**
+ * Counts records and distinct dispatches without validating anything else, so the size limits
+ * are decided before any other work. Null when the body is not a list.
+ */
+export function measure(body: unknown): { records: number; dispatches: number } | null {
+  if (!Array.isArray(body)) return null;
+  const ids = new Set<unknown>();
+  let records = 0;
+  for (const item of body) {
+    if (!isObject(item)) continue;
+    ids.add(field(item, 'dispatchid'));
+    const prefill = field(item, 'prefill');
+    if (Array.isArray(prefill)) records += prefill.length;
+  }
+  return { records, dispatches: ids.size };
+}
+
+function readInput(value: unknown, path: string): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') {
+    if (value.length > MAX_INPUT_LENGTH) throw invalid(path, `is longer than ${MAX_INPUT_LENGTH} characters`);
+    return value;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  throw invalid(path, 'must be a string, a number, a boolean or null');
+}
+
+function readRecord(value: unknown, path: string): RawPrefill[] {
+  if (!Array.isArray(value)) throw invalid(path, 'must be a list of {"questionId", "input"} objects');
+  if (value.length > MAX_PREFILLS_PER_RECORD) throw invalid(path, `has more than ${MAX_PREFILLS_PER_RECORD} prefills`);
+  return value.map((prefill: unknown, index) => {
+    const at = `${path}[${index}]`;
+    if (!isObject(prefill)) throw invalid(at, 'must be an object {"questionId", "input"}');
+    const questionId = field(prefill, 'questionid');
+    if (typeof questionId !== 'string' || questionId.length === 0 || questionId.length > MAX_ID_LENGTH) {
+      throw invalid(`${at}.questionId`, `must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
+    }
+    return { questionId, input: readInput(field(prefill, 'input'), `${at}.input`) };
+  });
+}
+
+/**
+ * Reads `[{"dispatchID", "preFill": [[{"questionId", "input"}, …], …]}, …]`, naming the first
+ * problem by its path. Dispatches keep the order they first appear in.
+ */
+export function readDispatchRequest(body: unknown): DispatchRecords[] {
+  if (!Array.isArray(body)) {
+    throw invalid('body', 'must be a list of {"dispatchID", "preFill"} objects');
+  }
+  if (body.length === 0) throw invalid('body', 'must hold at least one dispatch');
+  const byDispatch = new Map<string, RawPrefill[][]>();
+  body.forEach((item: unknown, index) => {
+    const path = `[${index}]`;
+    if (!isObject(item)) throw invalid(path, 'must be an object {"dispatchID", "preFill"}');
+    const dispatchId = field(item, 'dispatchid');
+    if (typeof dispatchId !== 'string' || dispatchId.trim() === '' || dispatchId.length > MAX_ID_LENGTH) {
+      throw invalid(`${path}.dispatchID`, `must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
+    }
+    const prefill = field(item, 'prefill');
+    if (!Array.isArray(prefill)) throw invalid(`${path}.preFill`, 'must be a list of records');
+    const records = prefill.map((record: unknown, r) => readRecord(record, `${path}.preFill[${r}]`));
+    const merged = byDispatch.get(dispatchId);
+    if (merged) merged.push(...records);
+    else byDispatch.set(dispatchId, records);
+  });
+  return [...byDispatch].map(([dispatchId, records]) => ({ dispatchId, records }));
+}

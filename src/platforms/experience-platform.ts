@@ -1,0 +1,51 @@
+import type { Channel, HashAlgorithm } from '../storage/schema.js';
+
+/** A question as the ingest sees it. */
+export interface PlatformQuestion {
+  readonly id: string;
+  readonly tags: readonly string[];
+  readonly pii: 'none' | 'hash';
+  readonly apiPrefill: boolean;
+}
+
+/** Everything needed to validate and route the records of one dispatch. */
+export interface DispatchDefinition {
+  readonly id: string;
+  readonly name: string;
+  readonly paused: boolean;
+  readonly defaultLanguage: string;
+  readonly channelVendors: Partial<Record<Channel, string>>;
+  readonly staticPrefills: readonly { questionId: string; input: string }[];
+  readonly questions: readonly PlatformQuestion[];
+  /** Null when the dispatch's delivery policy no longer exists. */
+  readonly policy: {
+    readonly id: string;
+    readonly paused: boolean;
+    /** In order of preference: the first is the primary channel. */
+    readonly channels: readonly Channel[];
+    readonly uuidQuestionId: string | null;
+  } | null;
+}
+
+export interface PlatformSettings {
+  readonly hashAlgorithm: HashAlgorithm;
+  readonly defaultPhoneRegion: string | null;
+}
+
+/** One record handed to the platform for a survey token: only hashed PII, never original values. */
+export interface TokenRequest {
+  readonly invitationId: string;
+  readonly prefills: readonly { questionId: string; input: string }[];
+}
+
+/**
+ * The survey-platform side: Herald itself (standalone) or Webex Experience Management. Nothing
+ * else in Herald knows which one runs.
+ */
+export interface ExperiencePlatform {
+  settings(accountId: string): Promise<PlatformSettings>;
+  /** Null when the account has no such dispatch. */
+  dispatch(accountId: string, dispatchId: string): Promise<DispatchDefinition | null>;
+  /** Survey tokens for the records, in the same order. Throws when the platform refuses or fails. */
+  createTokens(accountId: string, dispatchId: string, records: readonly TokenRequest[]): Promise<string[]>;
+}

@@ -1,0 +1,83 @@
+import { FormatRegistry, Type, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { normalizeEmail } from '../pipeline/ingest/contact-values.js';
+import type { Channel } from '../storage/schema.js';
+
+/** What Herald knows about one kind of vendor: the channel it serves and what configures it. */
+export interface VendorKind {
+  kind: string;
+  channel: Channel;
+  /** `single`: one message per call; `bulk`: many recipients per call. */
+  delivery: 'single' | 'bulk';
+  /** Settings that are not secret (returned by the API). */
+  settings: TSchema;
+  /** Credentials: sealed in the vault, never returned. */
+  secrets: TSchema;
+}
+
+// TypeBox's Value.Check knows no formats until they are registered; the email rule is the one
+// Herald applies to recipients.
+if (!FormatRegistry.Has('email')) {
+  FormatRegistry.Set('email', (value) => value === value.trim() && normalizeEmail(value).ok);
+}
+
+const smtp: VendorKind = {
+  kind: 'smtp',
+  channel: 'email',
+  delivery: 'single',
+  settings: Type.Object(
+    {
+      host: Type.String({ minLength: 1, maxLength: 253 }),
+      port: Type.Integer({ minimum: 1, maximum: 65535 }),
+      security: Type.Union([Type.Literal('tls'), Type.Literal('starttls'), Type.Literal('none')], {
+        default: 'starttls',
+      }),
+      fromAddress: Type.String({ format: 'email', maxLength: 254 }),
+      fromName: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+      rateLimitPerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+      rejectUnauthorized: Type.Boolean({ default: true }),
+    },
+    { additionalProperties: false },
+  ),
+  secrets: Type.Object(
+    {
+      username: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+      password: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+    },
+    { additionalProperties: false },
+  ),
+};
+
+export const vendorKinds: ReadonlyMap<string, VendorKind> = new Map([[smtp.kind, smtp]]);
+
+/** One problem with one field, e.g. `{ field: 'settings.port', problem: 'must be at most 65535' }`. */
+export interface FieldProblem {
+  field: string;
+  problem: string;
+}
+
+/**
+ * Fills in defaults and checks `value` against `schema`. Returns the value with its defaults, or
+ * the first problem of each bad field, named `${prefix}.${field}`.
+ */
+export function checkAgainst(
+  schema: TSchema,
+  value: unknown,
+  prefix: string,
+): { ok: true; value: Record<string, unknown> } | { ok: false; problems: FieldProblem[] } {
+  const withDefaults: unknown = Value.Default(schema, Value.Clone(value));
+  if (Value.Check(schema, withDefaults)) return { ok: true, value: withDefaults as Record<string, unknown> };
+  const problems = new Map<string, string>();
+  for (const error of Value.Errors(schema, withDefaults)) {
+    const field = [prefix, ...error.path.split('/').filter(Boolean)].join('.');
+    if (!problems.has(field)) problems.set(field, describe(error.schema, error.message));
+  }
+  return { ok: false, problems: [...problems].map(([field, problem]) => ({ field, problem })) };
+}
+
+// TypeBox says "Expected union value" for a wrong enum value; name the allowed ones instead.
+function describe(schema: TSchema, message: string): string {
+  const options = (schema.anyOf as TSchema[] | undefined)?.map((option) => option.const as unknown);
+  if (options?.every((option) => typeof option === 'string')) return `must be one of: ${options.join(', ')}`;
+  return message.charAt(0).toLowerCase() + message.slice(1);
+}

@@ -59,7 +59,15 @@ export async function startHerald(
     const runningQueue = queue;
     if (roles.api) {
       server = await buildServer(
-        { config, database, queue, platform, metrics, vault, workersHealthy: () => !roles.workers || runningQueue.working },
+        {
+          config,
+          database,
+          queue,
+          platform,
+          metrics,
+          vault,
+          workersHealthy: () => !roles.workers || runningQueue.working,
+        },
         logger,
       );
       await server.listen({ host: config.host, port: config.port });

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { DataDirLockedError } from '../storage/data-dir-lock.js';
 import { adminCommands } from './admin-commands.js';
+import { demoCommands } from './demo-commands.js';
 import { runCommands } from './run-commands.js';
 
 const program = new Command('herald')
@@ -12,6 +13,7 @@ const program = new Command('herald')
 
 runCommands(program);
 adminCommands(program);
+demoCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof DataDirLockedError) {

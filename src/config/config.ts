@@ -39,7 +39,8 @@ const schema = z.object({
     .string()
     .optional()
     .superRefine((value, ctx) => {
-      for (const problem of value ? parseVaultKeys(value).problems : []) ctx.addIssue({ code: 'custom', message: problem });
+      for (const problem of value ? parseVaultKeys(value).problems : [])
+        ctx.addIssue({ code: 'custom', message: problem });
     }),
   HERALD_MAX_RECORDS: positiveInt.default(18000),
   HERALD_MAX_DISPATCHES: positiveInt.default(15),

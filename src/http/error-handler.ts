@@ -20,7 +20,8 @@ function describeValidation(error: FastifyError): AppError {
 /** Maps anything thrown while handling a request to an AppError; unknown errors become INTERNAL. */
 export function toAppError(error: unknown, bodyLimit: number): AppError {
   if (error instanceof AppError) return error;
-  const e = error as FastifyError;
+  // Anything may be thrown, null and strings included.
+  const e = (typeof error === 'object' && error !== null ? error : {}) as FastifyError;
   if (e.validation) return describeValidation(e);
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -32,7 +33,9 @@ export function toAppError(error: unknown, bodyLimit: number): AppError {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('BAD_REQUEST', 'The Content-Length header does not match the body.');
   }
-  if (e instanceof SyntaxError || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+  // Fastify's JSON parser reports FST_ERR_CTP_INVALID_JSON_BODY; a bare SyntaxError is a client's
+  // only when a parser marked it 400, otherwise it is server code's (e.g. JSON.parse of stored data).
+  if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (e instanceof SyntaxError && e.statusCode === 400)) {
     return new AppError('MALFORMED_JSON', `The body is not valid JSON: ${e.message}`);
   }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {

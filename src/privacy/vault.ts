@@ -55,7 +55,8 @@ export function parseVaultKeys(text: string): { keys: VaultKey[]; problems: stri
   for (const [index, part] of text.split(',').entries()) {
     const [id, encoded] = part.trim().split(':');
     const key = encoded ? Buffer.from(encoded, 'base64') : Buffer.alloc(0);
-    if (!id || !/^[\w.-]{1,40}$/.test(id)) problems.push(`key ${index + 1} needs an id (letters, digits, ._-) before ":"`);
+    if (!id || !/^[\w.-]{1,40}$/.test(id))
+      problems.push(`key ${index + 1} needs an id (letters, digits, ._-) before ":"`);
     else if (key.length !== 32) problems.push(`key "${id}" must be 32 bytes in base64 (got ${key.length} bytes)`);
     else keys.push({ id, key });
   }

@@ -108,9 +108,12 @@ export async function queryEventLog(
      FROM invitation_events WHERE invitation_id = ANY($1::uuid[]) ORDER BY id`,
     [rows.map((r) => r.id)],
   );
-  const originals = filter.includePii ? await openOriginals(database, vault, principal, rows) : new Map<string, string>();
+  const originals = filter.includePii
+    ? await openOriginals(database, vault, principal, rows)
+    : new Map<string, string>();
   const byInvitation = new Map<string, EventRecord[]>();
-  for (const event of events) byInvitation.set(event.invitation_id, [...(byInvitation.get(event.invitation_id) ?? []), event]);
+  for (const event of events)
+    byInvitation.set(event.invitation_id, [...(byInvitation.get(event.invitation_id) ?? []), event]);
   const entries = rows.map((row): EventLogEntry => {
     const hashedTarget = row.prefills.some((p) => p.hashed && p.input === row.target);
     return {
@@ -136,7 +139,11 @@ export async function queryEventLog(
       })),
       target: (row.target && originals.get(row.target)) ?? row.target,
       targetHashed: hashedTarget ? row.target : null,
-      prefills: row.prefills.map((p) => ({ questionId: p.questionId, input: originals.get(p.input) ?? p.input, input_Hash: p.input })),
+      prefills: row.prefills.map((p) => ({
+        questionId: p.questionId,
+        input: originals.get(p.input) ?? p.input,
+        input_Hash: p.input,
+      })),
       logMessage: null,
       tags: ['UserData'],
     };
@@ -156,11 +163,14 @@ async function openOriginals(
     [principal.accountId, hashes],
   );
   const who = principal.userId ? `user ${principal.userId}` : `API key ${principal.apiKeyId}`;
-  await database.sql.query(
-    `INSERT INTO log_entries (account_id, level, message) VALUES ($1, 'Information', $2)`,
-    [principal.accountId, `Original personal data of ${rows.length} invitations was shown to ${who} (EventLog, IncludePii)`],
-  );
+  await database.sql.query(`INSERT INTO log_entries (account_id, level, message) VALUES ($1, 'Information', $2)`, [
+    principal.accountId,
+    `Original personal data of ${rows.length} invitations was shown to ${who} (EventLog, IncludePii)`,
+  ]);
   return new Map(
-    sealed.map((s) => [s.value_hash, vault.open(Buffer.from(s.sealed), s.key_id, `${principal.accountId}:${s.value_hash}`)]),
+    sealed.map((s) => [
+      s.value_hash,
+      vault.open(Buffer.from(s.sealed), s.key_id, `${principal.accountId}:${s.value_hash}`),
+    ]),
   );
 }

@@ -27,7 +27,14 @@ export type Channel = (typeof channels)[number];
 export const logLevels = ['Debug', 'Information', 'Warning', 'Error', 'Fatal'] as const;
 export type LogLevel = (typeof logLevels)[number];
 /** Where an invitation stands before delivery; delivery statuses live on its messages. */
-export const invitationStates = ['requested', 'rejected', 'throttled', 'suppressed', 'token_created', 'token_failed'] as const;
+export const invitationStates = [
+  'requested',
+  'rejected',
+  'throttled',
+  'suppressed',
+  'token_created',
+  'token_failed',
+] as const;
 export type InvitationState = (typeof invitationStates)[number];
 
 const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
@@ -108,7 +115,9 @@ const accountId = () =>
 export const questionnaires = pgTable(
   'questionnaires',
   {
-    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     accountId: accountId(),
     name: text('name').notNull(),
     /** Where a survey link sends the respondent; the token is appended. */
@@ -121,7 +130,9 @@ export const questionnaires = pgTable(
 export const questions = pgTable(
   'questions',
   {
-    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     accountId: accountId(),
     questionnaireId: uuid('questionnaire_id')
       .notNull()
@@ -130,7 +141,9 @@ export const questions = pgTable(
     displayType: text('display_type').notNull().default('Text'),
     /** e.g. Email, Mobile, cc_language, cc_timezone: how Herald finds a channel's or a setting's question. */
     tags: text('tags').array().notNull().default([]),
-    pii: text('pii', { enum: ['none', 'hash'] }).notNull().default('none'),
+    pii: text('pii', { enum: ['none', 'hash'] })
+      .notNull()
+      .default('none'),
     apiPrefill: boolean('api_prefill').notNull().default(true),
     position: integer('position').notNull().default(0),
     createdAt: createdAt(),
@@ -141,7 +154,9 @@ export const questions = pgTable(
 export const deliveryPolicies = pgTable(
   'delivery_policies',
   {
-    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     accountId: accountId(),
     name: text('name').notNull(),
     /** In order of preference; the first is the primary channel. */
@@ -156,7 +171,9 @@ export const deliveryPolicies = pgTable(
 export const vendors = pgTable(
   'vendors',
   {
-    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     accountId: accountId(),
     name: text('name').notNull(),
     kind: text('kind').notNull(),
@@ -174,7 +191,9 @@ export const vendors = pgTable(
 export const dispatches = pgTable(
   'dispatches',
   {
-    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     accountId: accountId(),
     name: text('name').notNull(),
     questionnaireId: uuid('questionnaire_id')
@@ -226,7 +245,9 @@ export interface StoredPrefill {
 export const invitations = pgTable(
   'invitations',
   {
-    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     accountId: accountId(),
     batchId: text('batch_id').notNull(),
     dispatchId: uuid('dispatch_id').notNull(),
@@ -285,7 +306,10 @@ export const logEntries = pgTable(
     message: text('message').notNull(),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('log_entries_batch_idx').on(t.accountId, t.batchId), index('log_entries_account_idx').on(t.accountId, t.occurredAt)],
+  (t) => [
+    index('log_entries_batch_idx').on(t.accountId, t.batchId),
+    index('log_entries_account_idx').on(t.accountId, t.occurredAt),
+  ],
 );
 
 /**

@@ -9,11 +9,16 @@ import { AppError } from '../errors.js';
 
 const BATCH_ID = /^[\w.:-]{1,100}$/;
 
-const Prefill = Type.Object({ questionId: Type.String(), input: Type.Union([Type.String(), Type.Number(), Type.Null()]) });
+const Prefill = Type.Object({
+  questionId: Type.String(),
+  input: Type.Union([Type.String(), Type.Number(), Type.Null()]),
+});
 const RequestBody = Type.Array(
   Type.Object({
     dispatchID: Type.String({ description: 'Also accepted: dispatchId, DispatchID, …' }),
-    preFill: Type.Array(Type.Array(Prefill), { description: 'One list of prefills per record. Also accepted: prefill, PreFill' }),
+    preFill: Type.Array(Type.Array(Prefill), {
+      description: 'One list of prefills per record. Also accepted: prefill, PreFill',
+    }),
   }),
 );
 const MultiStatus = Type.Object({
@@ -27,7 +32,9 @@ const MultiStatus = Type.Object({
   ),
 });
 const BatchHeader = Type.Object({
-  batchid: Type.Optional(Type.String({ description: 'BatchID: your id for this request (letters, digits, . _ : -); a UUID if absent' })),
+  batchid: Type.Optional(
+    Type.String({ description: 'BatchID: your id for this request (letters, digits, . _ : -); a UUID if absent' }),
+  ),
 });
 
 function batchIdOf(request: FastifyRequest): string {
@@ -63,10 +70,16 @@ export function dispatchRequestRoutes(app: HttpApp, ctx: HttpContext): void {
     async (request, reply) => {
       const size = measure(request.body);
       if (size && size.records > maxRecords) {
-        throw new AppError('PAYLOAD_TOO_LARGE', `A request may hold at most ${maxRecords} records; this one holds ${size.records}. Split it into several requests.`);
+        throw new AppError(
+          'PAYLOAD_TOO_LARGE',
+          `A request may hold at most ${maxRecords} records; this one holds ${size.records}. Split it into several requests.`,
+        );
       }
       if (size && size.dispatches > maxDispatches) {
-        throw new AppError('PAYLOAD_TOO_LARGE', `A request may name at most ${maxDispatches} dispatches; this one names ${size.dispatches}. Spread them over several requests.`);
+        throw new AppError(
+          'PAYLOAD_TOO_LARGE',
+          `A request may name at most ${maxDispatches} dispatches; this one names ${size.dispatches}. Spread them over several requests.`,
+        );
       }
       const records = readDispatchRequest(request.body);
       return reply.status(207).send(await accept(request, records));

@@ -16,7 +16,9 @@ const Filter = Type.Object(
     Created: Type.Optional(Type.String({ description: 'One day, ISO 8601 or DD-MM-YYYY' })),
     Page: Type.Optional(Type.Integer({ minimum: 1 })),
     PageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    IncludePii: Type.Optional(Type.Boolean({ description: 'Original values of hashed prefills (admin only; audited)' })),
+    IncludePii: Type.Optional(
+      Type.Boolean({ description: 'Original values of hashed prefills (admin only; audited)' }),
+    ),
   },
   { additionalProperties: true },
 );

@@ -23,7 +23,12 @@ const SurveyUrl = Nullable(
     description: 'An http(s) URL where the survey link sends the respondent; the token is appended',
   }),
 );
-const QuestionnaireSchema = Type.Object({ id: Type.String(), name: Type.String(), surveyUrl: Nullable(Type.String()), createdAt: Timestamp });
+const QuestionnaireSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  surveyUrl: Nullable(Type.String()),
+  createdAt: Timestamp,
+});
 const QuestionnaireFields = { name: Name, surveyUrl: Type.Optional(SurveyUrl) };
 
 const QuestionSchema = Type.Object({
@@ -55,7 +60,10 @@ const NewQuestion = Type.Object(
   { ...QuestionChanges.properties, text: QuestionFields.text },
   { additionalProperties: false },
 );
-const QuestionParams = Type.Object({ id: Type.String({ maxLength: 100 }), questionId: Type.String({ maxLength: 100 }) });
+const QuestionParams = Type.Object({
+  id: Type.String({ maxLength: 100 }),
+  questionId: Type.String({ maxLength: 100 }),
+});
 
 /** Questionnaires and their questions (the standalone platform's survey model). */
 export function questionnaireRoutes(app: HttpApp, ctx: HttpContext): void {
@@ -94,7 +102,9 @@ export function questionnaireRoutes(app: HttpApp, ctx: HttpContext): void {
         tags,
         summary: 'Read a questionnaire with its questions',
         params: IdParams,
-        response: { 200: Type.Composite([QuestionnaireSchema, Type.Object({ questions: Type.Array(QuestionSchema) })]) },
+        response: {
+          200: Type.Composite([QuestionnaireSchema, Type.Object({ questions: Type.Array(QuestionSchema) })]),
+        },
       },
     },
     async (request) => {
@@ -148,9 +158,7 @@ export function questionnaireRoutes(app: HttpApp, ctx: HttpContext): void {
       },
     },
     async (request, reply) =>
-      reply
-        .status(201)
-        .send(await createQuestion(db, principalOf(request).accountId, request.params.id, request.body)),
+      reply.status(201).send(await createQuestion(db, principalOf(request).accountId, request.params.id, request.body)),
   );
 
   app.get(

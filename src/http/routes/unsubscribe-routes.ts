@@ -27,7 +27,7 @@ export function unsubscribeRoutes(app: HttpApp, ctx: HttpContext): void {
           {
             identifier: Type.String({ minLength: 1, maxLength: 500 }),
             kind: StringEnum(['email', 'mobile', 'uuid'], {
-              description: 'Mobile numbers without a country code are read in the account\'s defaultPhoneRegion',
+              description: "Mobile numbers without a country code are read in the account's defaultPhoneRegion",
             }),
           },
           { additionalProperties: false },

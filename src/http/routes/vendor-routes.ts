@@ -1,5 +1,11 @@
 import { Type } from '@sinclair/typebox';
-import { createVendor, deleteVendor, getVendor, listVendors, updateVendor } from '../../platforms/standalone/vendors.js';
+import {
+  createVendor,
+  deleteVendor,
+  getVendor,
+  listVendors,
+  updateVendor,
+} from '../../platforms/standalone/vendors.js';
 import { channels } from '../../storage/schema.js';
 import { vendorKinds } from '../../vendors/vendor-kinds.js';
 import type { HttpApp, HttpContext } from '../app-context.js';
@@ -26,7 +32,7 @@ const Settings = Type.Record(Type.String(), Type.Unknown(), {
   description: `Settings of the vendor's kind (not secret). smtp: host, port, security (tls|starttls|none), fromAddress, fromName, rateLimitPerSecond, rejectUnauthorized`,
 });
 const Secrets = Type.Record(Type.String(), Type.Unknown(), {
-  description: 'Credentials of the vendor\'s kind (smtp: username, password); stored sealed, never returned',
+  description: "Credentials of the vendor's kind (smtp: username, password); stored sealed, never returned",
 });
 
 /** Vendors: the email, SMS and WhatsApp services dispatches deliver through. */

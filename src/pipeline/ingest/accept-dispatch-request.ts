@@ -69,7 +69,11 @@ export async function acceptDispatchRequest(
   for (const { dispatchId, records } of request) {
     const check = checkDispatch(dispatchId, await platform.dispatch(accountId, dispatchId), settings);
     if (!check.ok) {
-      write.logs.push({ dispatchId: isUuid(dispatchId) ? dispatchId : null, level: 'Error', message: `Dispatch ${dispatchId}: ${check.message}` });
+      write.logs.push({
+        dispatchId: isUuid(dispatchId) ? dispatchId : null,
+        level: 'Error',
+        message: `Dispatch ${dispatchId}: ${check.message}`,
+      });
       statusByDispatch.push({ dispatchId, message: check.message, dispatchStatus: 400 });
       continue;
     }
@@ -77,13 +81,15 @@ export async function acceptDispatchRequest(
     if (counts.requested > 0) tokenWork.push({ dispatchId: check.rules.dispatch.id, accepted: counts.requested });
     statusByDispatch.push(statusOf(dispatchId, counts));
   }
-  if (request.length > 1) write.logs.push({ dispatchId: null, level: 'Debug', message: 'Multiple dispatch statuses returned' });
+  if (request.length > 1)
+    write.logs.push({ dispatchId: null, level: 'Debug', message: 'Multiple dispatch statuses returned' });
 
   await database.transaction(async (tx) => {
     await writeIngest(tx.sql, write);
     for (const { dispatchId, accepted } of tokenWork) {
       // A full batch of tokens can be created now; a smaller one waits to be grouped with others.
-      const startAfterSeconds = accepted >= services.config.tokenBatchSize ? 0 : Math.ceil(services.config.tokenFlushMs / 1000);
+      const startAfterSeconds =
+        accepted >= services.config.tokenBatchSize ? 0 : Math.ceil(services.config.tokenFlushMs / 1000);
       await queue.enqueue(tx, 'tokens.create', { accountId, dispatchId }, { startAfterSeconds });
     }
   });
@@ -126,11 +132,9 @@ async function planDispatch(
   const dispatchId = rules.dispatch.id;
   const checked = records.map((record) => checkRecord(rules, record));
   const candidates = checked.filter((r) => r.rejection === null);
-  const unsubscribed = await plugins.unsubscriber.unsubscribed(
-    services.database.db,
-    write.accountId,
-    [...new Set(candidates.flatMap((r) => r.identifiers))],
-  );
+  const unsubscribed = await plugins.unsubscriber.unsubscribed(services.database.db, write.accountId, [
+    ...new Set(candidates.flatMap((r) => r.identifiers)),
+  ]);
 
   const seen = new Set<string>();
   const dropped = new Set<string>();
@@ -196,8 +200,10 @@ function decide(
   const uuid = record.uuid ?? '';
   if (seen.has(uuid)) return ['throttled', 'Throttled: the same UUID appears earlier in this dispatch of the request'];
   seen.add(uuid);
-  if (record.identifiers.some((h) => unsubscribed.has(h))) return ['suppressed', 'Suppressed: the recipient has unsubscribed'];
-  if (!plugins.sampler.keep({ dispatchId, uuid }, plugins.properties)) return ['suppressed', 'Suppressed: not in the sample'];
+  if (record.identifiers.some((h) => unsubscribed.has(h)))
+    return ['suppressed', 'Suppressed: the recipient has unsubscribed'];
+  if (!plugins.sampler.keep({ dispatchId, uuid }, plugins.properties))
+    return ['suppressed', 'Suppressed: not in the sample'];
   return ['requested', null];
 }
 

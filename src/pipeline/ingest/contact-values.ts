@@ -3,7 +3,8 @@ import { parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js/m
 export type Normalized = { ok: true; value: string } | { ok: false; reason: string };
 
 // Pragmatic RFC 5322 subset: one @, a dotted domain with a 2+ letter TLD, no spaces or quotes.
-const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}$/;
+const EMAIL =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}$/;
 
 /** Trims and validates an email address; the domain is lower-cased, the local part kept. */
 export function normalizeEmail(input: string): Normalized {

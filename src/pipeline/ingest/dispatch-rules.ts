@@ -29,10 +29,14 @@ export function checkDispatch(
   const [primary] = channelQuestions.keys();
   if (!primary) {
     const wanted = policy.channels.map((c) => `${c} (a question tagged ${channelTag[c]})`).join(', ');
-    return refuse(`No supported channel: the questionnaire has no question for the delivery policy's channels ${wanted}.`);
+    return refuse(
+      `No supported channel: the questionnaire has no question for the delivery policy's channels ${wanted}.`,
+    );
   }
   if (!dispatch.channelVendors[primary]) {
-    return refuse(`No vendor is configured for the ${primary} channel of this dispatch: choose one in the dispatch's vendors.`);
+    return refuse(
+      `No vendor is configured for the ${primary} channel of this dispatch: choose one in the dispatch's vendors.`,
+    );
   }
   if (!policy.uuidQuestionId || !questions.has(policy.uuidQuestionId)) {
     return refuse(

@@ -37,7 +37,11 @@ function validate(update: ExtendedProperties): void {
 }
 
 /** Merges `update` into the stored properties (keys not sent are kept) and returns the result. */
-export async function mergeExtendedProperties(db: Db, accountId: string, update: ExtendedProperties): Promise<ExtendedProperties> {
+export async function mergeExtendedProperties(
+  db: Db,
+  accountId: string,
+  update: ExtendedProperties,
+): Promise<ExtendedProperties> {
   validate(update);
   // The original module's examples pad names with spaces (" exampleQueue "): store them trimmed.
   const trimmed = Object.fromEntries(Object.entries(update).map(([k, v]) => [k, typeof v === 'string' ? v.trim() : v]));

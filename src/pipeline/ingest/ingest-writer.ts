@@ -47,7 +47,10 @@ export interface IngestWrite {
 // Bulk paths use INSERT … SELECT FROM unnest(arrays): one statement per table whatever the row
 // count, 5–10× faster than row-by-row inserts on both PostgreSQL and PGlite.
 export async function writeIngest(sql: SqlExecutor, w: IngestWrite): Promise<void> {
-  await sql.query('INSERT INTO batches (account_id, id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [w.accountId, w.batchId]);
+  await sql.query('INSERT INTO batches (account_id, id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+    w.accountId,
+    w.batchId,
+  ]);
   if (w.invitations.length > 0) {
     const i = w.invitations;
     await sql.query(
@@ -100,7 +103,13 @@ export async function writeIngest(sql: SqlExecutor, w: IngestWrite): Promise<voi
     await sql.query(
       `INSERT INTO log_entries (account_id, batch_id, dispatch_id, level, message)
        SELECT $1, $2, dispatch_id, level, message FROM unnest($3::uuid[], $4::text[], $5::text[]) AS x(dispatch_id, level, message)`,
-      [w.accountId, w.batchId, w.logs.map((l) => l.dispatchId), w.logs.map((l) => l.level), w.logs.map((l) => l.message)],
+      [
+        w.accountId,
+        w.batchId,
+        w.logs.map((l) => l.dispatchId),
+        w.logs.map((l) => l.level),
+        w.logs.map((l) => l.message),
+      ],
     );
   }
 }

@@ -7,7 +7,9 @@ export interface Unsubscriber {
 }
 
 /** Herald's own unsubscribe list (the default). */
-export const heraldUnsubscriber: Unsubscriber = { unsubscribed: (db, accountId, hashes) => isUnsubscribed(db, accountId, [...hashes]) };
+export const heraldUnsubscriber: Unsubscriber = {
+  unsubscribed: (db, accountId, hashes) => isUnsubscribed(db, accountId, [...hashes]),
+};
 
 const unsubscribers = new Map<string, Unsubscriber>([
   ['herald', heraldUnsubscriber],

@@ -73,7 +73,10 @@ async function createOneBatch(
   const tokens = await services.platform.createTokens(
     accountId,
     dispatchId,
-    batch.map((p) => ({ invitationId: p.id, prefills: p.prefills.map(({ questionId, input }) => ({ questionId, input })) })),
+    batch.map((p) => ({
+      invitationId: p.id,
+      prefills: p.prefills.map(({ questionId, input }) => ({ questionId, input })),
+    })),
   );
   if (tokens.length !== batch.length) {
     throw new Error(`the platform returned ${tokens.length} tokens for ${batch.length} records`);
@@ -89,10 +92,11 @@ async function createOneBatch(
      SELECT $1, id, $2, $3, token FROM unnest($4::uuid[], $5::text[]) AS x(id, token)`,
     [accountId, EventAction.TokenCreated, EventChannel.DispatchAPI, ids, tokens],
   );
-  await sql.query(
-    `INSERT INTO log_entries (account_id, dispatch_id, level, message) VALUES ($1, $2, 'Debug', $3)`,
-    [accountId, dispatchId, `Survey tokens created and recorded for ${batch.length} invitations`],
-  );
+  await sql.query(`INSERT INTO log_entries (account_id, dispatch_id, level, message) VALUES ($1, $2, 'Debug', $3)`, [
+    accountId,
+    dispatchId,
+    `Survey tokens created and recorded for ${batch.length} invitations`,
+  ]);
   return { kind: 'created', count: batch.length };
 }
 
@@ -110,7 +114,9 @@ async function markFailedBatch(
   await services.database.transaction(async (tx) => {
     const batch = await claim(tx.sql, dispatchId, services.config.tokenBatchSize);
     const ids = batch.map((p) => p.id);
-    await tx.sql.query(`UPDATE invitations SET state = 'token_failed', updated_at = now() WHERE id = ANY($1::uuid[])`, [ids]);
+    await tx.sql.query(`UPDATE invitations SET state = 'token_failed', updated_at = now() WHERE id = ANY($1::uuid[])`, [
+      ids,
+    ]);
     await tx.sql.query(
       `INSERT INTO invitation_events (account_id, invitation_id, action, channel, message, level)
        SELECT $1, id, $2, $3, $4, 'Error' FROM unnest($5::uuid[]) AS x(id)`,
@@ -118,7 +124,11 @@ async function markFailedBatch(
     );
     await tx.sql.query(
       `INSERT INTO log_entries (account_id, dispatch_id, level, message) VALUES ($1, $2, 'Error', $3)`,
-      [accountId, dispatchId, `Survey token creation failed after every retry for ${ids.length} invitations: ${reason}`],
+      [
+        accountId,
+        dispatchId,
+        `Survey token creation failed after every retry for ${ids.length} invitations: ${reason}`,
+      ],
     );
     await services.queue.enqueue(tx, 'tokens.create', payload);
   });

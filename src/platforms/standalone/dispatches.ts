@@ -203,7 +203,11 @@ export async function updateDispatch(
 /** Pauses (or resumes) a dispatch: a paused dispatch takes no new records. */
 export async function setDispatchPaused(db: Db, accountId: string, id: string, paused: boolean): Promise<Dispatch> {
   if (!isUuid(id)) throw notFound('Dispatch', id);
-  const [updated] = await db.update(dispatches).set({ paused }).where(ownDispatch(accountId, id)).returning(dispatchColumns);
+  const [updated] = await db
+    .update(dispatches)
+    .set({ paused })
+    .where(ownDispatch(accountId, id))
+    .returning(dispatchColumns);
   if (!updated) throw notFound('Dispatch', id);
   return updated;
 }

@@ -49,7 +49,11 @@ const ownQuestionnaire = (accountId: string, id: string) =>
 const ownQuestion = (accountId: string, questionnaireId: string, id: string) =>
   and(eq(questions.accountId, accountId), eq(questions.questionnaireId, questionnaireId), eq(questions.id, id));
 
-export async function createQuestionnaire(db: Db, accountId: string, input: QuestionnaireInput): Promise<Questionnaire> {
+export async function createQuestionnaire(
+  db: Db,
+  accountId: string,
+  input: QuestionnaireInput,
+): Promise<Questionnaire> {
   const [created] = await db
     .insert(questionnaires)
     .values({ accountId, name: input.name, surveyUrl: input.surveyUrl ?? null })
@@ -153,7 +157,10 @@ export async function updateQuestion(
         .set(changes)
         .where(ownQuestion(accountId, questionnaireId, id))
         .returning(questionColumns)
-    : await db.select(questionColumns).from(questions).where(ownQuestion(accountId, questionnaireId, id));
+    : await db
+        .select(questionColumns)
+        .from(questions)
+        .where(ownQuestion(accountId, questionnaireId, id));
   if (!question) throw notFound('Question', id);
   return question;
 }

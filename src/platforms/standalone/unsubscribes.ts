@@ -91,7 +91,10 @@ export async function isUnsubscribed(db: Db, accountId: string, hashes: string[]
     .select({ identifierHash: unsubscribes.identifierHash })
     .from(unsubscribes)
     .where(
-      and(eq(unsubscribes.accountId, accountId), sql`${unsubscribes.identifierHash} = ANY(${sql.param(hashes)}::text[])`),
+      and(
+        eq(unsubscribes.accountId, accountId),
+        sql`${unsubscribes.identifierHash} = ANY(${sql.param(hashes)}::text[])`,
+      ),
     );
   return new Set(rows.map((row) => row.identifierHash));
 }

@@ -39,16 +39,20 @@ export function openVendorSecrets(
   row: Pick<VendorRow, 'id' | 'secrets' | 'secretsKeyId'>,
 ): Record<string, unknown> {
   if (!row.secrets || !row.secretsKeyId) return {};
-  return JSON.parse(vault.open(row.secrets, row.secretsKeyId, sealContext(row.id))) as Record<string, unknown>;
+  // PGlite hands bytea back as a plain Uint8Array, whatever the column's declared type says.
+  const sealed = Buffer.from(row.secrets);
+  return JSON.parse(vault.open(sealed, row.secretsKeyId, sealContext(row.id))) as Record<string, unknown>;
 }
 
 function kindOf(kind: string): VendorKind {
   const found = vendorKinds.get(kind);
   if (!found) {
     const known = [...vendorKinds.keys()].join(', ');
-    throw new AppError('VALIDATION_FAILED', `The request is invalid: kind "${kind}" is unknown; known kinds: ${known}.`, [
-      { field: 'kind', problem: `must be one of: ${known}` },
-    ]);
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `The request is invalid: kind "${kind}" is unknown; known kinds: ${known}.`,
+      [{ field: 'kind', problem: `must be one of: ${known}` }],
+    );
   }
   return found;
 }
@@ -132,7 +136,8 @@ export async function updateVendor(
   if (!current) throw notFound('Vendor', id);
   // A vendor whose kind Herald no longer knows can still be renamed or deleted, not reconfigured.
   const kind = changes.settings !== undefined || changes.secrets !== undefined ? kindOf(current.kind) : undefined;
-  const settings = kind && changes.settings !== undefined ? checked(kind.settings, changes.settings, 'settings') : undefined;
+  const settings =
+    kind && changes.settings !== undefined ? checked(kind.settings, changes.settings, 'settings') : undefined;
   const sealed =
     kind && changes.secrets !== undefined
       ? sealSecrets(vault, current.id, checked(kind.secrets, changes.secrets, 'secrets'))

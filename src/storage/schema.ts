@@ -151,6 +151,24 @@ export const questions = pgTable(
   (t) => [index('questions_questionnaire_idx').on(t.questionnaireId)],
 );
 
+/** When messages may go out; times are wall-clock in `timezone`, or in the recipient's (cc_timezone) when asked. */
+export interface SendWindow {
+  /** 0 = Sunday … 6 = Saturday. */
+  days: number[];
+  /** "HH:MM", inclusive. */
+  start: string;
+  /** "HH:MM", exclusive; before `start` means the window runs past midnight. */
+  end: string;
+  timezone: string;
+  recipientTimezone: boolean;
+}
+
+/** At most `maxInvitations` first invitations to one UUID per `perDays` days across the account. */
+export interface FatigueRule {
+  maxInvitations: number;
+  perDays: number;
+}
+
 export const deliveryPolicies = pgTable(
   'delivery_policies',
   {
@@ -163,6 +181,11 @@ export const deliveryPolicies = pgTable(
     channels: text('channels', { enum: channels }).array().notNull(),
     uuidQuestionId: uuid('uuid_question_id'),
     paused: boolean('paused').notNull().default(false),
+    /** Null: any day, any hour. */
+    sendWindow: jsonb('send_window').$type<SendWindow | null>(),
+    /** Reminder n (1…k) goes `afterMinutes` after the previous message, while the survey is unanswered. */
+    reminders: jsonb('reminders').$type<{ afterMinutes: number }[]>().notNull().default([]),
+    fatigue: jsonb('fatigue').$type<FatigueRule | null>(),
     createdAt: createdAt(),
   },
   (t) => [index('delivery_policies_account_idx').on(t.accountId)],
@@ -207,6 +230,11 @@ export const dispatches = pgTable(
     /** Prefills added to every record of this dispatch (a record's own value wins). */
     staticPrefills: jsonb('static_prefills').$type<{ questionId: string; input: string }[]>().notNull().default([]),
     defaultLanguage: text('default_language').notNull().default('en'),
+    /** The content template of each channel: the first message's and one per reminder level. */
+    templates: jsonb('templates')
+      .$type<Partial<Record<Channel, { initial: string; reminders?: string[] }>>>()
+      .notNull()
+      .default({}),
     paused: boolean('paused').notNull().default(false),
     createdAt: createdAt(),
   },
@@ -262,6 +290,11 @@ export const invitations = pgTable(
     language: text('language'),
     prefills: jsonb('prefills').$type<StoredPrefill[]>().notNull(),
     token: text('token'),
+    openCount: integer('open_count').notNull().default(0),
+    firstOpenedAt: timestamp('first_opened_at', { withTimezone: true }),
+    answeredAt: timestamp('answered_at', { withTimezone: true }),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+    unsubscribedAt: timestamp('unsubscribed_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -326,4 +359,64 @@ export const piiVault = pgTable(
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.accountId, t.valueHash] })],
+);
+
+/** One language of a content template. Email uses subject, html and text; SMS and WhatsApp text only. */
+export interface TemplateVariant {
+  language: string;
+  subject?: string;
+  html?: string;
+  text: string;
+}
+
+export const contentTemplates = pgTable(
+  'content_templates',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    accountId: accountId(),
+    name: text('name').notNull(),
+    channel: text('channel', { enum: channels }).notNull(),
+    variants: jsonb('variants').$type<TemplateVariant[]>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('content_templates_account_idx').on(t.accountId)],
+);
+
+export const messageStatuses = ['scheduled', 'sending', 'sent', 'error', 'cancelled', 'throttled'] as const;
+export type MessageStatus = (typeof messageStatuses)[number];
+
+/**
+ * One invitation on one channel at one reminder level: the unit of delivery. The unique key is the
+ * idempotency key — a message is sent at most once, except one in flight when a process dies.
+ */
+export const messages = pgTable(
+  'messages',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    accountId: uuid('account_id').notNull(),
+    invitationId: uuid('invitation_id')
+      .notNull()
+      .references(() => invitations.id, { onDelete: 'cascade' }),
+    dispatchId: uuid('dispatch_id').notNull(),
+    channel: text('channel', { enum: channels }).notNull(),
+    reminderLevel: smallint('reminder_level').notNull(),
+    status: text('status', { enum: messageStatuses }).notNull(),
+    /** When it may go out; a retry moves it later. */
+    dueAt: timestamp('due_at', { withTimezone: true }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    /** Set while a worker sends it; a stale claim means the worker died mid-send. */
+    claimedAt: timestamp('claimed_at', { withTimezone: true }),
+    vendorId: uuid('vendor_id'),
+    vendorMessageId: text('vendor_message_id'),
+    errorCategory: text('error_category'),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    sentAt: timestamp('sent_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('messages_idempotency_idx').on(t.invitationId, t.channel, t.reminderLevel),
+    index('messages_due_idx').on(t.status, t.dueAt),
+  ],
 );

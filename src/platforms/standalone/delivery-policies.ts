@@ -22,6 +22,9 @@ const policyColumns = {
   channels: deliveryPolicies.channels,
   uuidQuestionId: deliveryPolicies.uuidQuestionId,
   paused: deliveryPolicies.paused,
+  sendWindow: deliveryPolicies.sendWindow,
+  reminders: deliveryPolicies.reminders,
+  fatigue: deliveryPolicies.fatigue,
   createdAt: deliveryPolicies.createdAt,
 };
 

@@ -38,6 +38,7 @@ const dispatchColumns = {
   channelVendors: dispatches.channelVendors,
   staticPrefills: dispatches.staticPrefills,
   defaultLanguage: dispatches.defaultLanguage,
+  templates: dispatches.templates,
   paused: dispatches.paused,
   createdAt: dispatches.createdAt,
 };

@@ -1,13 +1,16 @@
 import type { AddressInfo } from 'node:net';
+import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/config.js';
+import type { HttpApp } from './http/app-context.js';
+import { buildServer } from './http/server.js';
 import { checkHandlers } from './jobs/catalogue.js';
 import { jobHandlers, jobSchedules } from './jobs/handlers.js';
 import { JobQueue } from './jobs/job-queue.js';
-import type { HttpApp } from './http/app-context.js';
-import { buildServer } from './http/server.js';
-import { StandalonePlatform } from './platforms/standalone/standalone-platform.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { DeliveryWorker } from './pipeline/dispatch/delivery-worker.js';
+import { VendorPool } from './pipeline/dispatch/vendor-pool.js';
+import { StandalonePlatform } from './platforms/standalone/standalone-platform.js';
 import { Vault } from './privacy/vault.js';
 import { resolveVaultKeys } from './privacy/vault-keys.js';
 import type { Database } from './storage/database.js';
@@ -30,79 +33,85 @@ export interface RunningHerald {
   stop(): Promise<void>;
 }
 
+function urlOf(server: HttpApp): string {
+  const address = server.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
 /**
- * Opens storage (or takes the one given, which it then owns and closes), migrates it, and starts the API and/or the workers over the same services. */
+ * Opens storage (or takes the one given, which it then owns and closes), migrates it, and starts
+ * the API and/or the workers over the same services.
+ */
 export async function startHerald(
   config: Config,
   roles: Roles,
   command: string,
-  options: { database?: Database } = {},
+  options: { database?: Database; clock?: Clock } = {},
 ): Promise<RunningHerald> {
   const logger = createLogger(config.logLevel);
   const vault = new Vault(resolveVaultKeys(config));
+  const clock = options.clock ?? systemClock;
   const database = options.database ?? (await openDatabase(config, command));
+  const metrics = createMetrics();
+  const queue = new JobQueue(database, config, metrics, logger);
+  const platform = new StandalonePlatform(database.db);
   let server: HttpApp | undefined;
-  let queue: JobQueue | undefined;
+  let delivery: DeliveryWorker | undefined;
+
+  const stopAll = async () => {
+    await server?.close();
+    await delivery?.stop();
+    await queue.stop();
+    await database.close();
+  };
   try {
     await database.migrate();
-    const metrics = createMetrics();
-    queue = new JobQueue(database, config, metrics, logger);
-    const platform = new StandalonePlatform(database.db);
     // Checked in every process, not only in workers: a broken catalogue fails any start-up.
-    const workHandlers = jobHandlers({ database, platform, queue, config });
-    checkHandlers(workHandlers);
+    const handlers = jobHandlers({ database, platform, queue, config, clock });
+    checkHandlers(handlers);
     await queue.start();
-    if (roles.workers) {
-      await queue.schedule(jobSchedules);
-      queue.work(workHandlers);
-    }
-    const runningQueue = queue;
     if (roles.api) {
-      server = await buildServer(
-        {
-          config,
-          database,
-          queue,
-          platform,
-          metrics,
-          vault,
-          workersHealthy: () => !roles.workers || runningQueue.working,
-        },
-        logger,
-      );
+      const workersHealthy = () => !roles.workers || (queue.working && delivery?.running === true);
+      server = await buildServer({ config, database, queue, platform, metrics, vault, workersHealthy }, logger);
       await server.listen({ host: config.host, port: config.port });
     }
+    if (roles.workers) {
+      await queue.schedule(jobSchedules);
+      queue.work(handlers);
+      const publicUrl = config.publicUrl ?? (server ? urlOf(server) : `http://${config.host}:${config.port}`);
+      delivery = new DeliveryWorker({
+        database,
+        platform,
+        vault,
+        publicUrl,
+        config,
+        clock,
+        logger,
+        metrics,
+        vendors: new VendorPool(database.db, vault),
+      });
+      delivery.start();
+    }
   } catch (error) {
-    await server?.close();
-    await queue?.stop().catch(() => undefined);
-    await database.close();
+    await stopAll().catch(() => undefined);
     throw error;
   }
 
-  const address = server?.server.address() as AddressInfo | null | undefined;
-  const url = address
-    ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
-    : undefined;
+  const url = server ? urlOf(server) : undefined;
   logger.info(
     { command, database: database.mode, dataLocation: database.location, url, api: roles.api, workers: roles.workers },
     'Herald started',
   );
-
   let stopping: Promise<void> | undefined;
-  const finalQueue = queue;
   return {
     database,
-    queue: finalQueue,
+    queue,
     vault,
     logger,
     url,
     stop() {
-      stopping ??= (async () => {
-        await server?.close();
-        await finalQueue.stop();
-        await database.close();
-        logger.info('Herald stopped');
-      })();
+      stopping ??= stopAll().then(() => logger.info('Herald stopped'));
       return stopping;
     },
   };

@@ -46,6 +46,12 @@ const schema = z.object({
   HERALD_MAX_DISPATCHES: positiveInt.default(15),
   HERALD_TOKEN_BATCH_SIZE: positiveInt.default(1000),
   HERALD_TOKEN_FLUSH_MS: z.coerce.number().int().min(0).default(5000),
+  HERALD_PUBLIC_URL: z.string().url().optional(),
+  HERALD_DELIVERY_BATCH_SIZE: positiveInt.default(100),
+  HERALD_DELIVERY_POLL_MS: positiveInt.default(250),
+  HERALD_SEND_MAX_ATTEMPTS: positiveInt.default(10),
+  HERALD_SEND_RETRY_BASE_MS: positiveInt.default(30_000),
+  HERALD_SEND_CLAIM_TIMEOUT_MS: positiveInt.default(300_000),
 });
 
 export type Config = Readonly<{
@@ -69,6 +75,14 @@ export type Config = Readonly<{
   maxDispatches: number;
   tokenBatchSize: number;
   tokenFlushMs: number;
+  /** Base of survey and unsubscribe links; the API's own address when unset. */
+  publicUrl: string | undefined;
+  deliveryBatchSize: number;
+  deliveryPollMs: number;
+  sendMaxAttempts: number;
+  sendRetryBaseMs: number;
+  /** A message claimed longer ago than this was being sent by a process that died: it is sent again. */
+  sendClaimTimeoutMs: number;
 }>;
 
 /** Command-line options override their environment equivalents. */
@@ -120,5 +134,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     maxDispatches: e.HERALD_MAX_DISPATCHES,
     tokenBatchSize: e.HERALD_TOKEN_BATCH_SIZE,
     tokenFlushMs: e.HERALD_TOKEN_FLUSH_MS,
+    publicUrl: e.HERALD_PUBLIC_URL?.replace(/\/+$/, ''),
+    deliveryBatchSize: e.HERALD_DELIVERY_BATCH_SIZE,
+    deliveryPollMs: e.HERALD_DELIVERY_POLL_MS,
+    sendMaxAttempts: e.HERALD_SEND_MAX_ATTEMPTS,
+    sendRetryBaseMs: e.HERALD_SEND_RETRY_BASE_MS,
+    sendClaimTimeoutMs: e.HERALD_SEND_CLAIM_TIMEOUT_MS,
   });
 }

@@ -8,10 +8,13 @@ export interface ErrorBody {
 }
 
 function describeValidation(error: FastifyError): AppError {
-  const details = (error.validation ?? []).map((v) => ({
-    field: `${error.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`,
-    problem: v.message ?? 'is invalid',
-  }));
+  const details = (error.validation ?? []).map((v) => {
+    const extra = (v.params as { additionalProperty?: unknown }).additionalProperty;
+    return {
+      field: `${error.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`,
+      problem: typeof extra === 'string' ? `has an unknown field "${extra}"` : (v.message ?? 'is invalid'),
+    };
+  });
   const first = details[0];
   const summary = first ? `${first.field} ${first.problem}` : error.message;
   return new AppError('VALIDATION_FAILED', `The request is invalid: ${summary}.`, details);

@@ -26,3 +26,6 @@ export const Uuid = (options: { description?: string } = {}) =>
 export const IdParams = Type.Object({ id: Type.String({ maxLength: 100 }) });
 
 export const Name = Type.String({ minLength: 1, maxLength: 200 });
+
+/** The response of a DELETE route, so the OpenAPI document shows 204 rather than a default 200. */
+export const Deleted = { 204: Type.Null({ description: 'Deleted' }) };

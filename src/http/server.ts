@@ -22,6 +22,9 @@ import { extendedPropertiesRoutes } from './routes/extended-properties-routes.js
 import { healthRoutes } from './routes/health-routes.js';
 import { jobRoutes } from './routes/job-routes.js';
 import { loginTokenRoutes } from './routes/login-token-routes.js';
+import { templateRoutes } from './routes/template-routes.js';
+import { linkRoutes } from './routes/link-routes.js';
+import { responseRoutes } from './routes/response-routes.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -40,6 +43,9 @@ const routeModules = [
   vendorRoutes,
   dispatchRoutes,
   unsubscribeRoutes,
+  linkRoutes,
+  responseRoutes,
+  templateRoutes,
 ];
 
 export async function buildServer(ctx: HttpContext, logger: Logger): Promise<HttpApp> {

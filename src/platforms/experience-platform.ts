@@ -1,8 +1,9 @@
-import type { Channel, HashAlgorithm } from '../storage/schema.js';
+import type { Channel, FatigueRule, HashAlgorithm, SendWindow } from '../storage/schema.js';
 
 /** A question as the ingest sees it. */
 export interface PlatformQuestion {
   readonly id: string;
+  readonly text: string;
   readonly tags: readonly string[];
   readonly pii: 'none' | 'hash';
   readonly apiPrefill: boolean;
@@ -24,7 +25,14 @@ export interface DispatchDefinition {
     /** In order of preference: the first is the primary channel. */
     readonly channels: readonly Channel[];
     readonly uuidQuestionId: string | null;
+    readonly sendWindow: SendWindow | null;
+    readonly reminders: readonly { afterMinutes: number }[];
+    readonly fatigue: FatigueRule | null;
   } | null;
+  /** Content template ids per channel: the first message's and each reminder's. */
+  readonly templates: Partial<Record<Channel, { initial: string; reminders?: string[] }>>;
+  /** Where survey links lead; the token is added. */
+  readonly surveyUrl: string | null;
 }
 
 export interface PlatformSettings {

@@ -9,7 +9,7 @@ import {
 import { channels } from '../../storage/schema.js';
 import type { HttpApp, HttpContext } from '../app-context.js';
 import { principalOf } from '../auth.js';
-import { IdParams, Name, Nullable, StringEnum, Uuid } from '../platform-schemas.js';
+import { Deleted, IdParams, Name, Nullable, StringEnum, Uuid } from '../platform-schemas.js';
 import { Timestamp } from '../schemas.js';
 
 const Channels = Type.Array(StringEnum(channels), {
@@ -92,11 +92,16 @@ export function deliveryPolicyRoutes(app: HttpApp, ctx: HttpContext): void {
     '/api/delivery-policies/:id',
     {
       config: { access: 'admin' },
-      schema: { tags, summary: 'Delete a delivery policy (409 while a dispatch uses it)', params: IdParams },
+      schema: {
+        tags,
+        summary: 'Delete a delivery policy (409 while a dispatch uses it)',
+        params: IdParams,
+        response: Deleted,
+      },
     },
     async (request, reply) => {
       await deleteDeliveryPolicy(ctx.database, principalOf(request).accountId, request.params.id);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 }

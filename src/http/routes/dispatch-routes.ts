@@ -9,7 +9,7 @@ import {
 } from '../../platforms/standalone/dispatches.js';
 import type { HttpApp, HttpContext } from '../app-context.js';
 import { principalOf } from '../auth.js';
-import { IdParams, Name, Uuid } from '../platform-schemas.js';
+import { Deleted, IdParams, Name, Uuid } from '../platform-schemas.js';
 import { Timestamp } from '../schemas.js';
 
 const ChannelVendors = Type.Object(
@@ -105,11 +105,16 @@ export function dispatchRoutes(app: HttpApp, ctx: HttpContext): void {
     '/api/dispatches/:id',
     {
       config: { access: 'admin' },
-      schema: { tags, summary: 'Delete a dispatch that has no invitations (409 otherwise)', params: IdParams },
+      schema: {
+        tags,
+        summary: 'Delete a dispatch that has no invitations (409 otherwise)',
+        params: IdParams,
+        response: Deleted,
+      },
     },
     async (request, reply) => {
       await deleteDispatch(db, principalOf(request).accountId, request.params.id);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 

@@ -12,7 +12,7 @@ import {
 } from '../../platforms/standalone/questionnaires.js';
 import type { HttpApp, HttpContext } from '../app-context.js';
 import { principalOf } from '../auth.js';
-import { IdParams, Name, Nullable, StringEnum } from '../platform-schemas.js';
+import { Deleted, IdParams, Name, Nullable, StringEnum } from '../platform-schemas.js';
 import { Timestamp } from '../schemas.js';
 
 const SurveyUrl = Nullable(
@@ -137,11 +137,12 @@ export function questionnaireRoutes(app: HttpApp, ctx: HttpContext): void {
         tags,
         summary: 'Delete a questionnaire and its questions (409 while a dispatch uses it)',
         params: IdParams,
+        response: Deleted,
       },
     },
     async (request, reply) => {
       await deleteQuestionnaire(ctx.database, principalOf(request).accountId, request.params.id);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 
@@ -199,11 +200,12 @@ export function questionnaireRoutes(app: HttpApp, ctx: HttpContext): void {
         tags,
         summary: 'Delete a question (409 while a dispatch gives it a static prefill)',
         params: QuestionParams,
+        response: Deleted,
       },
     },
     async (request, reply) => {
       await deleteQuestion(ctx.database, principalOf(request).accountId, request.params.id, request.params.questionId);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 }

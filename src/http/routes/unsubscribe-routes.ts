@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { addUnsubscribe, deleteUnsubscribe, listUnsubscribes } from '../../platforms/standalone/unsubscribes.js';
 import type { HttpApp, HttpContext } from '../app-context.js';
 import { principalOf } from '../auth.js';
-import { StringEnum } from '../platform-schemas.js';
+import { Deleted, StringEnum } from '../platform-schemas.js';
 import { Timestamp } from '../schemas.js';
 
 const UnsubscribeSchema = Type.Object({
@@ -71,19 +71,22 @@ export function unsubscribeRoutes(app: HttpApp, ctx: HttpContext): void {
     },
   );
 
+  // A wildcard rather than `:identifierHash`: a sha512 hash is 135 characters, and the router
+  // refuses named parameters longer than 100 (Fastify's maxParamLength) before any handler runs.
   app.delete(
-    '/api/unsubscribes/:identifierHash',
+    '/api/unsubscribes/*',
     {
       config: { access: 'admin' },
       schema: {
         tags,
-        summary: 'Remove an unsubscribe (subscribe the identifier again)',
-        params: Type.Object({ identifierHash: Type.String({ maxLength: 200 }) }),
+        summary: 'Remove an unsubscribe: DELETE /api/unsubscribes/{identifierHash} subscribes it again',
+        params: Type.Object({ '*': Type.String({ maxLength: 200, description: 'The identifierHash' }) }),
+        response: Deleted,
       },
     },
     async (request, reply) => {
-      await deleteUnsubscribe(db, principalOf(request).accountId, request.params.identifierHash);
-      return reply.status(204).send();
+      await deleteUnsubscribe(db, principalOf(request).accountId, request.params['*']);
+      return reply.status(204).send(null);
     },
   );
 }

@@ -10,7 +10,7 @@ import { channels } from '../../storage/schema.js';
 import { vendorKinds } from '../../vendors/vendor-kinds.js';
 import type { HttpApp, HttpContext } from '../app-context.js';
 import { principalOf } from '../auth.js';
-import { IdParams, Name, StringEnum } from '../platform-schemas.js';
+import { Deleted, IdParams, Name, StringEnum } from '../platform-schemas.js';
 import { Timestamp } from '../schemas.js';
 
 const knownKinds = [...vendorKinds.keys()].join(', ');
@@ -106,11 +106,16 @@ export function vendorRoutes(app: HttpApp, ctx: HttpContext): void {
     '/api/vendors/:id',
     {
       config: { access: 'admin' },
-      schema: { tags, summary: 'Delete a vendor (409 while a dispatch delivers through it)', params: IdParams },
+      schema: {
+        tags,
+        summary: 'Delete a vendor (409 while a dispatch delivers through it)',
+        params: IdParams,
+        response: Deleted,
+      },
     },
     async (request, reply) => {
       await deleteVendor(ctx.database, principalOf(request).accountId, request.params.id);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 }

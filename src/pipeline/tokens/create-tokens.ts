@@ -1,9 +1,11 @@
+import type { Clock } from '../../clock.js';
 import type { Config } from '../../config/config.js';
 import type { JobContext } from '../../jobs/catalogue.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
-import type { ExperiencePlatform } from '../../platforms/experience-platform.js';
+import type { DispatchDefinition, ExperiencePlatform } from '../../platforms/experience-platform.js';
 import type { Database, SqlExecutor } from '../../storage/database.js';
-import type { StoredPrefill } from '../../storage/schema.js';
+import type { Channel, StoredPrefill } from '../../storage/schema.js';
+import { scheduleFirstMessages } from '../scheduling/schedule-first-messages.js';
 import { EventAction, EventChannel } from '../timeline.js';
 
 export interface TokenServices {
@@ -11,10 +13,13 @@ export interface TokenServices {
   readonly platform: ExperiencePlatform;
   readonly queue: JobQueue;
   readonly config: Config;
+  readonly clock: Clock;
 }
 
 interface Pending {
   id: string;
+  uuid: string | null;
+  channel: Channel;
   prefills: StoredPrefill[];
   age_ms: number;
 }
@@ -24,17 +29,20 @@ type Step = { kind: 'created'; count: number } | { kind: 'idle' } | { kind: 'wai
 /**
  * Handles `tokens.create`: claims a dispatch's accepted invitations a batch at a time, asks the
  * platform for their tokens and records them. A batch smaller than the batch size waits until its
- * oldest invitation is `tokenFlushMs` old, so small requests share one platform call.
+ * oldest invitation is `tokenFlushMs` old, so small requests share one platform call. In the same
+ * transaction as the tokens, their first messages are scheduled.
  */
 export async function createTokensForDispatch(
   services: TokenServices,
   payload: { accountId: string; dispatchId: string },
   context: JobContext,
 ): Promise<void> {
+  const dispatch = await services.platform.dispatch(payload.accountId, payload.dispatchId);
+  if (!dispatch) throw new Error(`dispatch ${payload.dispatchId} no longer exists`);
   for (;;) {
     let step: Step;
     try {
-      step = await services.database.transaction((tx) => createOneBatch(services, tx.sql, payload));
+      step = await services.database.transaction((tx) => createOneBatch(services, tx.sql, payload, dispatch));
     } catch (error) {
       if (context.isFinalAttempt) await markFailedBatch(services, payload, error);
       throw error;
@@ -52,7 +60,7 @@ export async function createTokensForDispatch(
 async function claim(sql: SqlExecutor, dispatchId: string, limit: number): Promise<Pending[]> {
   // SKIP LOCKED: several workers may serve the same dispatch without waiting on each other.
   return sql.query<Pending>(
-    `SELECT id, prefills, (extract(epoch FROM now() - created_at) * 1000)::float8 AS age_ms
+    `SELECT id, uuid, channel, prefills, (extract(epoch FROM now() - created_at) * 1000)::float8 AS age_ms
      FROM invitations WHERE dispatch_id = $1 AND state = 'requested'
      ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
     [dispatchId, limit],
@@ -63,6 +71,7 @@ async function createOneBatch(
   services: TokenServices,
   sql: SqlExecutor,
   { accountId, dispatchId }: { accountId: string; dispatchId: string },
+  dispatch: DispatchDefinition,
 ): Promise<Step> {
   const { tokenBatchSize, tokenFlushMs } = services.config;
   const batch = await claim(sql, dispatchId, tokenBatchSize);

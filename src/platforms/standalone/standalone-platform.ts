@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, eq } from 'drizzle-orm';
 import type { Db } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';
-import { accounts, deliveryPolicies, dispatches, questions } from '../../storage/schema.js';
+import { accounts, deliveryPolicies, dispatches, questionnaires, questions } from '../../storage/schema.js';
 import type { DispatchDefinition, ExperiencePlatform, PlatformSettings, TokenRequest } from '../experience-platform.js';
 
 /** 144 random bits, URL-safe: unguessable, and unique in practice (the column is unique too). */
@@ -36,11 +36,18 @@ export class StandalonePlatform implements ExperiencePlatform {
         paused: deliveryPolicies.paused,
         channels: deliveryPolicies.channels,
         uuidQuestionId: deliveryPolicies.uuidQuestionId,
+        sendWindow: deliveryPolicies.sendWindow,
+        reminders: deliveryPolicies.reminders,
+        fatigue: deliveryPolicies.fatigue,
       })
       .from(deliveryPolicies)
       .where(and(eq(deliveryPolicies.accountId, accountId), eq(deliveryPolicies.id, dispatch.deliveryPolicyId)));
+    const [questionnaire] = await this.db
+      .select({ surveyUrl: questionnaires.surveyUrl })
+      .from(questionnaires)
+      .where(eq(questionnaires.id, dispatch.questionnaireId));
     const questionRows = await this.db
-      .select({ id: questions.id, tags: questions.tags, pii: questions.pii, apiPrefill: questions.apiPrefill })
+      .select({ id: questions.id, text: questions.text, tags: questions.tags, pii: questions.pii, apiPrefill: questions.apiPrefill })
       .from(questions)
       .where(and(eq(questions.accountId, accountId), eq(questions.questionnaireId, dispatch.questionnaireId)))
       .orderBy(asc(questions.position));
@@ -53,6 +60,8 @@ export class StandalonePlatform implements ExperiencePlatform {
       staticPrefills: dispatch.staticPrefills,
       questions: questionRows,
       policy: policy ?? null,
+      templates: dispatch.templates,
+      surveyUrl: questionnaire?.surveyUrl ?? null,
     };
   }
 

@@ -1,0 +1,51 @@
+import type { SqlExecutor } from '../../storage/database.js';
+import type { Channel, StoredPrefill } from '../../storage/schema.js';
+
+/** A message claimed for sending, with what its invitation holds. */
+export interface ClaimedMessage {
+  id: string;
+  account_id: string;
+  invitation_id: string;
+  dispatch_id: string;
+  channel: Channel;
+  reminder_level: number;
+  attempts: number;
+  vendor_id: string | null;
+  token: string | null;
+  target: string | null;
+  uuid: string | null;
+  language: string | null;
+  prefills: StoredPrefill[];
+  answered_at: Date | string | null;
+  unsubscribed_at: Date | string | null;
+}
+
+/**
+ * Marks up to `limit` due messages as being sent and returns them. The claim commits at once, so
+ * a process that dies mid-send leaves them `sending` with a claim time: recoverStaleClaims() sends
+ * them again later (the only case where a message may go out twice).
+ */
+export function claimDueMessages(sql: SqlExecutor, now: Date, limit: number): Promise<ClaimedMessage[]> {
+  // SKIP LOCKED: workers on several processes claim disjoint batches without waiting on each other.
+  return sql.query<ClaimedMessage>(
+    `WITH claimed AS (
+       UPDATE messages m SET status = 'sending', claimed_at = $1, attempts = m.attempts + 1, updated_at = $1
+       FROM (SELECT id FROM messages WHERE status = 'scheduled' AND due_at <= $1
+             ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED) due
+       WHERE m.id = due.id
+       RETURNING m.id, m.account_id, m.invitation_id, m.dispatch_id, m.channel, m.reminder_level, m.attempts, m.vendor_id)
+     SELECT c.*, i.token, i.target, i.uuid, i.language, i.prefills, i.answered_at, i.unsubscribed_at
+     FROM claimed c JOIN invitations i ON i.id = c.invitation_id`,
+    [now.toISOString(), limit],
+  );
+}
+
+/** Puts messages whose sender died mid-send back in line. */
+export async function recoverStaleClaims(sql: SqlExecutor, now: Date, timeoutMs: number): Promise<number> {
+  const rows = await sql.query(
+    `UPDATE messages SET status = 'scheduled', claimed_at = NULL, due_at = $1, updated_at = $1
+     WHERE status = 'sending' AND claimed_at < $2 RETURNING id`,
+    [now.toISOString(), new Date(now.getTime() - timeoutMs).toISOString()],
+  );
+  return rows.length;
+}

@@ -1,0 +1,146 @@
+import { inArray } from 'drizzle-orm';
+import type { DispatchDefinition, ExperiencePlatform } from '../../platforms/experience-platform.js';
+import type { Vault } from '../../privacy/vault.js';
+import type { Database } from '../../storage/database.js';
+import { contentTemplates, type HashAlgorithm, type TemplateVariant } from '../../storage/schema.js';
+import { chooseVariant, prefillsByName, renderVariant } from '../../templates/template-engine.js';
+import type { ErrorCategory } from '../../vendors/error-categories.js';
+import type { OutgoingMessage } from '../../vendors/vendor.js';
+import { identifierHashes } from '../feedback/invitation-identifiers.js';
+import { surveyLink, unsubscribeLink } from '../feedback/links.js';
+import type { ClaimedMessage } from './claim-messages.js';
+import { defaultTemplates } from './default-templates.js';
+
+/** What to do with one claimed message. */
+export type Preparation =
+  | { kind: 'send'; claimed: ClaimedMessage; dispatch: DispatchDefinition; vendorId: string; outgoing: OutgoingMessage }
+  | { kind: 'cancel'; claimed: ClaimedMessage; reason: string }
+  | { kind: 'defer'; claimed: ClaimedMessage; reason: string }
+  | { kind: 'fail'; claimed: ClaimedMessage; category: ErrorCategory; detail: string };
+
+export interface PrepareServices {
+  readonly database: Database;
+  readonly platform: ExperiencePlatform;
+  readonly vault: Vault;
+  readonly publicUrl: string;
+}
+
+/** Original values of the hashed prefills of the batch, from the vault. */
+async function openOriginals(services: PrepareServices, batch: readonly ClaimedMessage[]): Promise<Map<string, string>> {
+  const wanted = batch.flatMap((m) => m.prefills.filter((p) => p.hashed).map((p) => [m.account_id, p.input] as const));
+  if (wanted.length === 0) return new Map();
+  const rows = await services.database.sql.query<{ account_id: string; value_hash: string; sealed: Uint8Array; key_id: string }>(
+    `SELECT v.account_id, v.value_hash, v.sealed, v.key_id FROM pii_vault v
+     JOIN unnest($1::uuid[], $2::text[]) AS w(account_id, value_hash) ON v.account_id = w.account_id AND v.value_hash = w.value_hash`,
+    [wanted.map((w) => w[0]), wanted.map((w) => w[1])],
+  );
+  return new Map(
+    rows.map((r) => [
+      `${r.account_id}:${r.value_hash}`,
+      services.vault.open(Buffer.from(r.sealed), r.key_id, `${r.account_id}:${r.value_hash}`),
+    ]),
+  );
+}
+
+/** Identifiers of the batch that are on their account's unsubscribe list now (checked again at send time). */
+async function unsubscribedNow(
+  services: PrepareServices,
+  batch: readonly ClaimedMessage[],
+  algorithms: ReadonlyMap<string, HashAlgorithm>,
+): Promise<Set<string>> {
+  const pairs = batch.flatMap((m) =>
+    identifierHashes(m, algorithms.get(m.account_id) ?? 'sha512').map((hash): [string, string] => [m.account_id, hash]),
+  );
+  if (pairs.length === 0) return new Set();
+  const rows = await services.database.sql.query<{ key: string }>(
+    `SELECT u.account_id || ':' || u.identifier_hash AS key FROM unsubscribes u
+     JOIN unnest($1::uuid[], $2::text[]) AS w(account_id, identifier_hash)
+       ON u.account_id = w.account_id AND u.identifier_hash = w.identifier_hash`,
+    [pairs.map((p) => p[0]), pairs.map((p) => p[1])],
+  );
+  return new Set(rows.map((r) => r.key));
+}
+
+/**
+ * Decides, renders and addresses every message of a claimed batch: one query each for the vault,
+ * the unsubscribe list and the templates, whatever the batch size.
+ */
+export async function prepareMessages(services: PrepareServices, batch: readonly ClaimedMessage[]): Promise<Preparation[]> {
+  const dispatches = new Map<string, DispatchDefinition | null>();
+  const algorithms = new Map<string, HashAlgorithm>();
+  for (const m of batch) {
+    if (!algorithms.has(m.account_id)) algorithms.set(m.account_id, (await services.platform.settings(m.account_id)).hashAlgorithm);
+    if (!dispatches.has(m.dispatch_id)) dispatches.set(m.dispatch_id, await services.platform.dispatch(m.account_id, m.dispatch_id));
+  }
+  const templateIds = [...dispatches.values()].flatMap((d) =>
+    Object.values(d?.templates ?? {}).flatMap((t) => [t.initial, ...(t.reminders ?? [])]),
+  );
+  const templates = new Map(
+    templateIds.length === 0
+      ? []
+      : (
+          await services.database.db
+            .select({ id: contentTemplates.id, variants: contentTemplates.variants })
+            .from(contentTemplates)
+            .where(inArray(contentTemplates.id, templateIds))
+        ).map((t) => [t.id, t.variants]),
+  );
+  const originals = await openOriginals(services, batch);
+  const unsubscribed = await unsubscribedNow(services, batch, algorithms);
+
+  return Promise.all(
+    batch.map(async (claimed): Promise<Preparation> => {
+      const dispatch = dispatches.get(claimed.dispatch_id);
+      if (!dispatch) return { kind: 'cancel', claimed, reason: 'The dispatch no longer exists' };
+      if (dispatch.paused || dispatch.policy?.paused) return { kind: 'defer', claimed, reason: 'The dispatch or its policy is paused' };
+      if (claimed.unsubscribed_at) return { kind: 'cancel', claimed, reason: 'The recipient has unsubscribed' };
+      const hashAlgorithm = algorithms.get(claimed.account_id) ?? 'sha512';
+      if (identifierHashes(claimed, hashAlgorithm).some((h) => unsubscribed.has(`${claimed.account_id}:${h}`))) {
+        return { kind: 'cancel', claimed, reason: 'The recipient has unsubscribed' };
+      }
+      if (claimed.reminder_level > 0 && claimed.answered_at) return { kind: 'cancel', claimed, reason: 'The survey has been answered' };
+      if (!claimed.token) return { kind: 'fail', claimed, category: 'unknown', detail: 'The invitation has no survey token' };
+
+      const plain = (value: string, hashed: boolean) => (hashed ? originals.get(`${claimed.account_id}:${value}`) : value);
+      const storedTarget = claimed.prefills.find((p) => p.input === claimed.target);
+      const to = claimed.target ? plain(claimed.target, storedTarget?.hashed ?? false) : undefined;
+      if (!to) return { kind: 'fail', claimed, category: 'invalid_recipient', detail: 'The original address is not in the PII vault' };
+      const vendorId = claimed.vendor_id ?? dispatch.channelVendors[claimed.channel];
+      if (!vendorId) return { kind: 'fail', claimed, category: 'auth_or_config', detail: `No vendor is configured for the ${claimed.channel} channel` };
+
+      const choice = dispatch.templates[claimed.channel];
+      const templateId = claimed.reminder_level === 0 ? choice?.initial : (choice?.reminders?.[claimed.reminder_level - 1] ?? choice?.initial);
+      const variants: TemplateVariant[] = (templateId && templates.get(templateId)) || defaultTemplates[claimed.channel];
+      const language = claimed.language ?? dispatch.defaultLanguage;
+      const prefills = claimed.prefills.flatMap((p) => {
+        const input = plain(p.input, p.hashed);
+        return input === undefined ? [] : [{ questionId: p.questionId, input }];
+      });
+      const links = { survey: surveyLink(services.publicUrl, claimed.token), unsubscribe: unsubscribeLink(services.publicUrl, claimed.token) };
+      try {
+        const rendered = renderVariant(chooseVariant(variants, language, dispatch.defaultLanguage), {
+          surveyLink: links.survey,
+          unsubscribeLink: links.unsubscribe,
+          language,
+          dispatchName: dispatch.name,
+          prefills: prefillsByName(prefills, dispatch.questions),
+        });
+        return {
+          kind: 'send',
+          claimed,
+          dispatch,
+          vendorId,
+          outgoing: {
+            id: claimed.id,
+            to,
+            ...rendered,
+            // RFC 8058 one-click unsubscribe: mail clients show an unsubscribe button that POSTs here.
+            headers: { 'List-Unsubscribe': `<${links.unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+          },
+        };
+      } catch (error) {
+        return { kind: 'fail', claimed, category: 'content_rejected', detail: `The content template failed to render: ${(error as Error).message}` };
+      }
+    }),
+  );
+}

@@ -1,0 +1,150 @@
+import type { SqlExecutor } from '../../storage/database.js';
+import type { LogLevel, MessageStatus } from '../../storage/schema.js';
+import { errorCategories, type ErrorCategory } from '../../vendors/error-categories.js';
+import { eventChannelOf } from '../scheduling/schedule-first-messages.js';
+import { EventAction } from '../timeline.js';
+import type { ClaimedMessage } from './claim-messages.js';
+
+/** What became of one claimed message, ready to be written. */
+export type Outcome =
+  | { kind: 'sent'; claimed: ClaimedMessage; vendorId: string; via: string; vendorMessageId: string; nextReminderAt: Date | null }
+  | { kind: 'retry'; claimed: ClaimedMessage; dueAt: Date; category: ErrorCategory; code: string | null; detail: string }
+  | { kind: 'error'; claimed: ClaimedMessage; vendorId: string | null; category: ErrorCategory; code: string | null; detail: string }
+  | { kind: 'cancel'; claimed: ClaimedMessage; reason: string }
+  | { kind: 'defer'; claimed: ClaimedMessage; dueAt: Date };
+
+interface MessageUpdate {
+  id: string;
+  status: MessageStatus;
+  dueAt: string | null;
+  sentAt: string | null;
+  vendorId: string | null;
+  vendorMessageId: string | null;
+  errorCategory: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  /** 1 when the attempt the claim counted did not really happen (deferred). */
+  uncount: number;
+}
+
+interface EventInsert {
+  invitationId: string;
+  action: number;
+  channel: number;
+  message: string | null;
+  targetId: string | null;
+  level: LogLevel | null;
+}
+
+/** The message a person reads: what it means, what to do, and the vendor's own words. */
+export function readableError(category: ErrorCategory, code: string | null, detail: string): string {
+  return `${errorCategories[category].advice} Vendor said: ${code ? `${code} ` : ''}${detail}`.slice(0, 2000);
+}
+
+function rows(outcome: Outcome, now: string): { update: MessageUpdate; events: EventInsert[] } {
+  const { claimed } = outcome;
+  const channel = eventChannelOf[claimed.channel];
+  const base = { id: claimed.id, dueAt: null, sentAt: null, vendorId: null, vendorMessageId: null, errorCategory: null, errorCode: null, errorMessage: null, uncount: 0 };
+  const event = (action: number, message: string | null, level: LogLevel | null, targetId: string | null = null): EventInsert => ({
+    invitationId: claimed.invitation_id,
+    action,
+    channel,
+    message,
+    targetId,
+    level,
+  });
+  switch (outcome.kind) {
+    case 'sent': {
+      const message = `Successfully dispatched (via: ${outcome.via}) | reminder level ${claimed.reminder_level} | vendor message id ${outcome.vendorMessageId}`;
+      return {
+        update: { ...base, status: 'sent', sentAt: now, vendorId: outcome.vendorId, vendorMessageId: outcome.vendorMessageId },
+        events: [event(EventAction.Sent, null, null, outcome.vendorMessageId), event(EventAction.DispatchSuccessful, message, 'Information', outcome.vendorMessageId)],
+      };
+    }
+    case 'retry': {
+      const errorMessage = readableError(outcome.category, outcome.code, outcome.detail);
+      const update: MessageUpdate = { ...base, status: 'scheduled', dueAt: outcome.dueAt.toISOString(), errorCategory: outcome.category, errorCode: outcome.code, errorMessage };
+      const retryNote = `${errorMessage} Next attempt at ${outcome.dueAt.toISOString()}.`;
+      return { update, events: outcome.category === 'rate_limited' ? [event(EventAction.RateLimited, retryNote, 'Warning')] : [] };
+    }
+    case 'error': {
+      const errorMessage = readableError(outcome.category, outcome.code, outcome.detail);
+      return {
+        update: { ...base, status: 'error', vendorId: outcome.vendorId, errorCategory: outcome.category, errorCode: outcome.code, errorMessage },
+        events: [event(EventAction.Error, errorMessage, 'Error'), event(EventAction.DispatchUnsuccessful, `Failed at dispatch: ${outcome.category}`, 'Error')],
+      };
+    }
+    case 'cancel':
+      return { update: { ...base, status: 'cancelled', errorMessage: outcome.reason }, events: [event(EventAction.Suppressed, `Not sent: ${outcome.reason}`, 'Information')] };
+    case 'defer':
+      return { update: { ...base, status: 'scheduled', dueAt: outcome.dueAt.toISOString(), uncount: 1 }, events: [] };
+  }
+}
+
+/** Writes a batch's outcomes in one transaction: message states, timeline entries and the next reminders. */
+export async function recordOutcomes(sql: SqlExecutor, outcomes: readonly Outcome[], now: Date): Promise<void> {
+  const at = now.toISOString();
+  const all = outcomes.map((o) => rows(o, at));
+  const updates = all.map((r) => r.update);
+  await sql.query(
+    `UPDATE messages m SET status = x.status, due_at = COALESCE(x.due_at, m.due_at), sent_at = x.sent_at,
+       vendor_id = COALESCE(x.vendor_id, m.vendor_id), vendor_message_id = x.vendor_message_id,
+       error_category = x.error_category, error_code = x.error_code, error_message = x.error_message,
+       attempts = m.attempts - x.uncount, claimed_at = NULL, updated_at = $1
+     FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int[])
+       AS x(id, status, due_at, sent_at, vendor_id, vendor_message_id, error_category, error_code, error_message, uncount)
+     WHERE m.id = x.id AND m.status = 'sending'`,
+    [
+      at,
+      updates.map((u) => u.id),
+      updates.map((u) => u.status),
+      updates.map((u) => u.dueAt),
+      updates.map((u) => u.sentAt),
+      updates.map((u) => u.vendorId),
+      updates.map((u) => u.vendorMessageId),
+      updates.map((u) => u.errorCategory),
+      updates.map((u) => u.errorCode),
+      updates.map((u) => u.errorMessage),
+      updates.map((u) => u.uncount),
+    ],
+  );
+  const events = all.flatMap((r) => r.events);
+  const first = outcomes[0];
+  if (events.length > 0 && first) {
+    await sql.query(
+      `INSERT INTO invitation_events (account_id, invitation_id, action, channel, message, target_id, level, occurred_at)
+       SELECT i.account_id, x.invitation_id, x.action, x.channel, x.message, x.target_id, x.level, $1
+       FROM unnest($2::uuid[], $3::smallint[], $4::smallint[], $5::text[], $6::text[], $7::text[])
+         AS x(invitation_id, action, channel, message, target_id, level)
+       JOIN invitations i ON i.id = x.invitation_id`,
+      [
+        at,
+        events.map((e) => e.invitationId),
+        events.map((e) => e.action),
+        events.map((e) => e.channel),
+        events.map((e) => e.message),
+        events.map((e) => e.targetId),
+        events.map((e) => e.level),
+      ],
+    );
+  }
+  const reminders = outcomes.flatMap((o) => (o.kind === 'sent' && o.nextReminderAt ? [{ claimed: o.claimed, vendorId: o.vendorId, dueAt: o.nextReminderAt }] : []));
+  if (reminders.length > 0) {
+    await sql.query(
+      `INSERT INTO messages (account_id, invitation_id, dispatch_id, channel, reminder_level, status, due_at, vendor_id)
+       SELECT account_id, invitation_id, dispatch_id, channel, reminder_level, 'scheduled', due_at, vendor_id
+       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::smallint[], $6::timestamptz[], $7::uuid[])
+         AS x(account_id, invitation_id, dispatch_id, channel, reminder_level, due_at, vendor_id)
+       ON CONFLICT (invitation_id, channel, reminder_level) DO NOTHING`,
+      [
+        reminders.map((r) => r.claimed.account_id),
+        reminders.map((r) => r.claimed.invitation_id),
+        reminders.map((r) => r.claimed.dispatch_id),
+        reminders.map((r) => r.claimed.channel),
+        reminders.map((r) => r.claimed.reminder_level + 1),
+        reminders.map((r) => r.dueAt.toISOString()),
+        reminders.map((r) => r.vendorId),
+      ],
+    );
+  }
+}

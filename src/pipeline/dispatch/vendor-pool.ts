@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
+import { openVendorSecrets } from '../../platforms/standalone/vendors.js';
+import type { Vault } from '../../privacy/vault.js';
+import type { Db } from '../../storage/database.js';
+import { vendors } from '../../storage/schema.js';
+import type { SingleSendVendor } from '../../vendors/vendor.js';
+import { vendorFactories } from '../../vendors/vendor-factories.js';
+
+interface Pooled {
+  version: string;
+  vendor: SingleSendVendor;
+}
+
+/**
+ * Live vendor clients (connection pools), one per configured vendor, rebuilt when the vendor's
+ * settings or secrets change. Each account's vendors are separate clients: no shared SDK state.
+ */
+export class VendorPool {
+  readonly #pool = new Map<string, Pooled>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly vault: Vault,
+  ) {}
+
+  /** The vendor, or a reason a person can act on when there is none to use. */
+  async get(accountId: string, vendorId: string): Promise<{ vendor: SingleSendVendor; kind: string } | { problem: string }> {
+    const [row] = await this.db
+      .select()
+      .from(vendors)
+      .where(and(eq(vendors.accountId, accountId), eq(vendors.id, vendorId)));
+    if (!row) return { problem: `The dispatch's vendor ${vendorId} no longer exists: choose another in the dispatch.` };
+    const factory = vendorFactories.get(row.kind);
+    if (!factory) return { problem: `Vendor kind "${row.kind}" cannot send messages in this version of Herald.` };
+    const version = createHash('sha256')
+      .update(JSON.stringify(row.settings))
+      .update(row.secrets ? Buffer.from(row.secrets) : Buffer.alloc(0))
+      .digest('hex');
+    const pooled = this.#pool.get(vendorId);
+    if (pooled?.version === version) return { vendor: pooled.vendor, kind: row.kind };
+    await pooled?.vendor.close();
+    const vendor = factory(row.settings, openVendorSecrets(this.vault, row));
+    this.#pool.set(vendorId, { version, vendor });
+    return { vendor, kind: row.kind };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#pool.values()].map((p) => p.vendor.close()));
+    this.#pool.clear();
+  }
+}

@@ -1,0 +1,70 @@
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { OutgoingMessage, SendOutcome, SingleSendVendor } from '../vendor.js';
+import { translateSmtpError } from './smtp-errors.js';
+
+/** The settings an `smtp` vendor is saved with (validated by vendor-kinds.ts). */
+export interface SmtpSettings {
+  host: string;
+  port: number;
+  security: 'tls' | 'starttls' | 'none';
+  fromAddress: string;
+  fromName?: string;
+  rateLimitPerSecond?: number;
+  rejectUnauthorized: boolean;
+}
+
+export interface SmtpSecrets {
+  username?: string;
+  password?: string;
+}
+
+/**
+ * Email through an SMTP server, on a pool of connections. `tls` connects over TLS; `starttls`
+ * requires the upgrade; `none` sends in the clear (local relays only). Certificates are verified
+ * unless the vendor says otherwise.
+ */
+export class SmtpVendor implements SingleSendVendor {
+  readonly delivery = 'single';
+  readonly #transport: Transporter;
+  readonly #from: { name: string; address: string } | string;
+
+  constructor(settings: SmtpSettings, secrets: SmtpSecrets) {
+    this.#transport = nodemailer.createTransport({
+      pool: true,
+      maxConnections: 5,
+      host: settings.host,
+      port: settings.port,
+      secure: settings.security === 'tls',
+      requireTLS: settings.security === 'starttls',
+      ignoreTLS: settings.security === 'none',
+      tls: { rejectUnauthorized: settings.rejectUnauthorized },
+      ...(secrets.username && { auth: { user: secrets.username, pass: secrets.password ?? '' } }),
+      // nodemailer's pool spaces messages out itself: at most rateLimit messages per rateDelta ms.
+      ...(settings.rateLimitPerSecond && { rateDelta: 1000, rateLimit: Math.max(1, Math.floor(settings.rateLimitPerSecond)) }),
+      connectionTimeout: 15_000,
+      greetingTimeout: 15_000,
+      socketTimeout: 60_000,
+    });
+    this.#from = settings.fromName ? { name: settings.fromName, address: settings.fromAddress } : settings.fromAddress;
+  }
+
+  async send(message: OutgoingMessage): Promise<SendOutcome> {
+    try {
+      const info = (await this.#transport.sendMail({
+        from: this.#from,
+        to: message.to,
+        subject: message.subject ?? '',
+        text: message.text,
+        ...(message.html !== undefined && { html: message.html }),
+        headers: { ...message.headers, 'X-Herald-Message-Id': message.id },
+      })) as { messageId: string };
+      return { ok: true, vendorMessageId: info.messageId };
+    } catch (error) {
+      return translateSmtpError(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#transport.close();
+  }
+}

@@ -106,6 +106,7 @@ async function createOneBatch(
     dispatchId,
     `Survey tokens created and recorded for ${batch.length} invitations`,
   ]);
+  await scheduleFirstMessages(sql, services.clock, accountId, dispatch, batch);
   return { kind: 'created', count: batch.length };
 }
 

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { createAccount, findAccountBySlug } from '../accounts/accounts.js';
 import { createApiKey } from '../accounts/api-keys.js';
 import { createUser } from '../accounts/users.js';
@@ -30,6 +30,12 @@ function parseRole(value: string): Role {
   if (!(roles as readonly string[]).includes(value))
     throw new Error(`--role must be one of ${roles.join(', ')} (got "${value}")`);
   return value as Role;
+}
+
+function parseLimit(value: string): number {
+  const limit = Number(value);
+  if (!Number.isInteger(limit) || limit < 1) throw new InvalidArgumentError('a positive whole number');
+  return limit;
 }
 
 export function adminCommands(program: Command): void {
@@ -82,10 +88,15 @@ export function adminCommands(program: Command): void {
   program
     .command('dead-letters')
     .description('list background jobs that failed after every retry')
-    .option('--limit <n>', 'how many, newest first', (v) => Number.parseInt(v, 10), 100)
+    .option('--limit <n>', 'how many, newest first', parseLimit, 100)
     .addOption(storageOptions.dataDir())
     .action((o: { limit: number; dataDir?: string }) =>
       withDatabase('dead-letters', o.dataDir, async (d) => {
+        // The queue's tables appear when serve, api or worker first starts; until then nothing failed.
+        const [queueTable] = await d.sql.query<{ relation: string | null }>(
+          `SELECT to_regclass('pgboss.job')::text AS relation`,
+        );
+        if (!queueTable?.relation) return [];
         const config = loadConfig(process.env, { dataDir: o.dataDir });
         const queue = new JobQueue(d, config, createMetrics(), createLogger('silent'));
         return queue.deadLetters({ limit: o.limit });

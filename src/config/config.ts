@@ -89,11 +89,11 @@ export type Config = Readonly<{
 export type ConfigOverrides = Partial<Pick<Config, 'port' | 'dataDir' | 'host'>>;
 
 /**
- * Parses the environment once. Empty strings count as unset, so `HERALD_PORT=` falls back to the
- * default instead of failing.
+ * Parses the environment once. Empty (or blank) strings count as unset, so `HERALD_PORT=` falls
+ * back to the default instead of failing, and `HERALD_PORT=" "` does not become port 0.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): Config {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
   const parsed = schema.safeParse(present);
   const problems: string[] = [];
   if (present.DATABASE_URL && !present.HERALD_VAULT_KEYS) {

@@ -372,7 +372,9 @@ export interface TemplateVariant {
 export const contentTemplates = pgTable(
   'content_templates',
   {
-    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     accountId: accountId(),
     name: text('name').notNull(),
     channel: text('channel', { enum: channels }).notNull(),
@@ -392,7 +394,9 @@ export type MessageStatus = (typeof messageStatuses)[number];
 export const messages = pgTable(
   'messages',
   {
-    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     accountId: uuid('account_id').notNull(),
     invitationId: uuid('invitation_id')
       .notNull()

@@ -25,7 +25,15 @@ describe.each(databaseKinds())('email delivery smoke on %s', (kind) => {
     const seeded = await seedDispatch(herald.database, account.id);
     await herald.database.db
       .update(vendors)
-      .set({ settings: { host: '127.0.0.1', port: sink.port, security: 'none', fromAddress: 'surveys@herald.test', rejectUnauthorized: true } })
+      .set({
+        settings: {
+          host: '127.0.0.1',
+          port: sink.port,
+          security: 'none',
+          fromAddress: 'surveys@herald.test',
+          rejectUnauthorized: true,
+        },
+      })
       .where(eq(vendors.id, seeded.vendorId));
     const response = await herald.request('/api/dispatchRequest', {
       method: 'POST',
@@ -33,7 +41,13 @@ describe.each(databaseKinds())('email delivery smoke on %s', (kind) => {
       json: [
         {
           dispatchID: seeded.dispatchId,
-          preFill: [[{ questionId: seeded.q.uuid, input: 'c1' }, { questionId: seeded.q.email, input: 'Ann@Example.com' }, { questionId: seeded.q.name, input: 'Ann' }]],
+          preFill: [
+            [
+              { questionId: seeded.q.uuid, input: 'c1' },
+              { questionId: seeded.q.email, input: 'Ann@Example.com' },
+              { questionId: seeded.q.name, input: 'Ann' },
+            ],
+          ],
         },
       ],
     });
@@ -45,7 +59,11 @@ describe.each(databaseKinds())('email delivery smoke on %s', (kind) => {
     expect(message.raw).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r?$/m);
     const unsubscribe = /^List-Unsubscribe: <(http:\/\/127\.0\.0\.1:\d+\/u\/[\w-]+)>\r?$/m.exec(message.raw)?.[1];
     expect(unsubscribe).toBeDefined();
-    const oneClick = await fetch(unsubscribe!, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const oneClick = await fetch(unsubscribe!, {
+      method: 'POST',
+      body: 'List-Unsubscribe=One-Click',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(oneClick.status).toBe(200);
     const link = /(http:\/\/127\.0\.0\.1:\d+\/s\/[\w-]+)/.exec(message.mail.text ?? '')?.[1];
     expect(link).toBeDefined();

@@ -26,7 +26,14 @@ export function cliEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 const started = new Set<CliProcess>();
 
-/** A running `node dist/cli/main.js …` whose output is collected. */
+export interface CliOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  /** The Node script to run; the Herald CLI unless given. */
+  script?: string;
+}
+
+/** A running `node dist/cli/main.js …` (or another Node script) whose output is collected. */
 export class CliProcess {
   readonly child: ChildProcess;
   readonly pid: number;
@@ -35,11 +42,12 @@ export class CliProcess {
   exit: Exit | undefined;
   readonly exited: Promise<Exit>;
 
-  constructor(args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}) {
-    if (!fs.existsSync(cliPath)) {
-      throw new Error(`${cliPath} is missing: build first with "npx tsc -p tsconfig.json" (npm test does).`);
+  constructor(args: readonly string[], options: CliOptions = {}) {
+    const script = options.script ?? cliPath;
+    if (!fs.existsSync(script)) {
+      throw new Error(`${script} is missing: build first with "npx tsc -p tsconfig.json" (npm test does).`);
     }
-    this.child = spawn(process.execPath, [cliPath, ...args], {
+    this.child = spawn(process.execPath, [script, ...args], {
       cwd: options.cwd ?? repoRoot,
       env: cliEnv(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -98,7 +106,7 @@ export class CliProcess {
 /** Runs the CLI to completion. */
 export async function runCli(
   args: readonly string[],
-  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+  options: CliOptions & { timeoutMs?: number } = {},
 ): Promise<Exit & { stdout: string; stderr: string }> {
   const cli = new CliProcess(args, options);
   const exit = await cli.waitForExit(options.timeoutMs ?? 60_000);
@@ -114,7 +122,7 @@ export interface ServingCli {
 /** Starts a serving command (pass `--port 0`) and waits until it announces its URL. */
 export async function startServing(
   args: readonly string[],
-  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+  options: CliOptions & { timeoutMs?: number } = {},
 ): Promise<ServingCli> {
   const cli = new CliProcess(args, options);
   try {

@@ -1,4 +1,5 @@
 import { loadConfig, type Config } from '../../src/config/config.js';
+import type { Clock } from '../../src/clock.js';
 import { startHerald, type Roles, type RunningHerald } from '../../src/herald.js';
 import { openTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
 
@@ -15,7 +16,7 @@ export interface TestHerald extends RunningHerald {
 /** Starts Herald on a fresh database of `kind`, on a free loopback port, quiet unless HERALD_LOG_LEVEL says otherwise. */
 export async function startTestHerald(
   kind: DatabaseKind,
-  options: { env?: Record<string, string>; roles?: Roles } = {},
+  options: { env?: Record<string, string>; roles?: Roles; clock?: Clock } = {},
 ): Promise<TestHerald> {
   const test = await openTestDatabase(kind);
   const config: Config = loadConfig({
@@ -28,6 +29,7 @@ export async function startTestHerald(
   });
   const herald = await startHerald(config, options.roles ?? { api: true, workers: true }, 'test', {
     database: test.database,
+    clock: options.clock,
   });
   const url = herald.url;
   if (!url) throw new Error('the test Herald serves no API');

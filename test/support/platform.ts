@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../../src/storage/database.js';
-import { deliveryPolicies, dispatches, questionnaires, questions, vendors, type Channel } from '../../src/storage/schema.js';
+import {
+  deliveryPolicies,
+  dispatches,
+  questionnaires,
+  questions,
+  vendors,
+  type Channel,
+} from '../../src/storage/schema.js';
 
 export interface SeededDispatch {
   dispatchId: string;
@@ -37,7 +44,9 @@ export async function seedDispatch(
   const q = {} as SeededDispatch['q'];
   for (const [index, [key, text, tags, pii, apiPrefill]] of specs.entries()) {
     const id = randomUUID();
-    await db.insert(questions).values({ id, accountId, questionnaireId, text, tags: [...tags], pii, apiPrefill, position: index });
+    await db
+      .insert(questions)
+      .values({ id, accountId, questionnaireId, text, tags: [...tags], pii, apiPrefill, position: index });
     q[key] = id;
   }
   const channels = options.channels ?? ['email'];

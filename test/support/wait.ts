@@ -1,5 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** What a truthy result of `T` can be. */
+export type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
+
 /**
  * Polls `probe` until it returns a truthy value without throwing, and returns that value. At the
  * deadline it fails with the probe's last error (or `description`), so a test never waits for a
@@ -9,14 +12,14 @@ export async function waitFor<T>(
   probe: () => T | Promise<T>,
   timeoutMs = 10_000,
   options: { intervalMs?: number; description?: string } = {},
-): Promise<NonNullable<T>> {
+): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs;
   const interval = options.intervalMs ?? 25;
   let lastError: unknown;
   for (;;) {
     try {
       const value = await probe();
-      if (value) return value as NonNullable<T>;
+      if (value) return value as Truthy<T>;
       lastError = undefined;
     } catch (error) {
       lastError = error;

@@ -17,12 +17,46 @@ const Channels = Type.Array(StringEnum(channels), {
   uniqueItems: true,
   description: 'In order of preference: the first is the primary channel',
 });
+const HourMinute = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'HH:MM, 24-hour clock' });
+const SendWindowSchema = Type.Object(
+  {
+    days: Type.Array(Type.Integer({ minimum: 0, maximum: 6 }), {
+      minItems: 1,
+      uniqueItems: true,
+      description: '0 = Sunday … 6 = Saturday',
+    }),
+    start: HourMinute,
+    end: Type.Intersect([HourMinute], { description: 'Exclusive; earlier than start for a window past midnight' }),
+    timezone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone, e.g. Europe/Paris' }),
+    recipientTimezone: Type.Boolean({
+      description: "Read the hours in the recipient's zone (a cc_timezone prefill) when given",
+    }),
+  },
+  { additionalProperties: false },
+);
+const RemindersSchema = Type.Array(
+  Type.Object({ afterMinutes: Type.Integer({ minimum: 1, maximum: 60 * 24 * 90 }) }, { additionalProperties: false }),
+  {
+    maxItems: 10,
+    description: 'Reminder n goes afterMinutes after the previous message, while the survey is unanswered',
+  },
+);
+const FatigueSchema = Type.Object(
+  { maxInvitations: Type.Integer({ minimum: 1, maximum: 1000 }), perDays: Type.Integer({ minimum: 1, maximum: 3650 }) },
+  {
+    additionalProperties: false,
+    description: 'At most maxInvitations first invitations to one UUID per perDays days, across the account',
+  },
+);
 const PolicySchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
   channels: Type.Array(StringEnum(channels)),
   uuidQuestionId: Nullable(Type.String()),
   paused: Type.Boolean(),
+  sendWindow: Nullable(SendWindowSchema),
+  reminders: RemindersSchema,
+  fatigue: Nullable(FatigueSchema),
   createdAt: Timestamp,
 });
 // No `default` keywords: the validator would fill them into PATCH bodies too. Defaults are the database's.
@@ -33,6 +67,9 @@ const PolicyFields = {
     Nullable(Uuid({ description: "The question holding a record's UUID (a question of this account)" })),
   ),
   paused: Type.Optional(Type.Boolean({ description: 'A paused policy sends nothing (default false)' })),
+  sendWindow: Type.Optional(Nullable(SendWindowSchema)),
+  reminders: Type.Optional(RemindersSchema),
+  fatigue: Type.Optional(Nullable(FatigueSchema)),
 };
 
 /** Delivery policies: which channels, in which order, and whether sending is paused. */

@@ -20,6 +20,17 @@ const StaticPrefills = Type.Array(
   Type.Object({ questionId: Uuid(), input: Type.String({ maxLength: 4000 }) }, { additionalProperties: false }),
   { maxItems: 200, description: "Values added to every record (a record's own value wins)" },
 );
+const TemplateChoice = Type.Object(
+  { initial: Uuid(), reminders: Type.Optional(Type.Array(Uuid(), { maxItems: 10 })) },
+  { additionalProperties: false },
+);
+const Templates = Type.Object(
+  { email: Type.Optional(TemplateChoice), sms: Type.Optional(TemplateChoice), whatsapp: Type.Optional(TemplateChoice) },
+  {
+    additionalProperties: false,
+    description: "Content template per channel: the first message's and each reminder's (none: Herald's built-in one)",
+  },
+);
 const DispatchSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -32,6 +43,10 @@ const DispatchSchema = Type.Object({
   }),
   staticPrefills: Type.Array(Type.Object({ questionId: Type.String(), input: Type.String() })),
   defaultLanguage: Type.String(),
+  templates: Type.Record(
+    Type.String(),
+    Type.Object({ initial: Type.String(), reminders: Type.Optional(Type.Array(Type.String())) }),
+  ),
   paused: Type.Boolean(),
   createdAt: Timestamp,
 });
@@ -42,6 +57,7 @@ const DispatchFields = {
   deliveryPolicyId: Uuid(),
   channelVendors: Type.Optional(ChannelVendors),
   staticPrefills: Type.Optional(StaticPrefills),
+  templates: Type.Optional(Templates),
   defaultLanguage: Type.Optional(
     Type.String({ pattern: '^[a-z]{2}$', description: 'ISO 639-1, two lower-case letters (default "en")' }),
   ),

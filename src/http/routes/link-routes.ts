@@ -20,6 +20,10 @@ const TokenParams = Type.Object({
   token: Type.String({ description: "The invitation's survey token (URL-safe base64, 16–64 characters)" }),
 });
 
+/** Pages are strings sent as they are: these schemas only document the answers. */
+const HtmlPage = (description: string) => Type.String({ description });
+const Redirect = Type.Null({ description: 'To the survey, with the token as the `token` query parameter' });
+
 function answerSurveyLink(reply: FastifyReply, target: SurveyLinkTarget): FastifyReply {
   if (target.kind === 'unknown') return invalidLinkPage(reply);
   if (target.kind === 'unavailable') return surveyUnavailablePage(reply);
@@ -72,6 +76,8 @@ export function linkRoutes(app: HttpApp, ctx: HttpContext): void {
             description: 'An unknown token or a questionnaire without a survey URL answers a 404 HTML page.',
             params: TokenParams,
             security: [],
+            produces: ['text/html'],
+            response: { 302: Redirect, 404: HtmlPage('Unknown token, or no survey URL configured') },
           },
         },
         async (request, reply) => answerSurveyLink(reply, await openSurveyLink(ctx.database, request.params.token)),
@@ -107,6 +113,8 @@ export function linkRoutes(app: HttpApp, ctx: HttpContext): void {
             summary: 'Unsubscribe page: asks the recipient to confirm (a form that POSTs to the same URL)',
             params: TokenParams,
             security: [],
+            produces: ['text/html'],
+            response: { 200: HtmlPage('The confirmation form'), 404: HtmlPage('Unknown token') },
           },
         },
         async (request, reply) =>
@@ -126,6 +134,8 @@ export function linkRoutes(app: HttpApp, ctx: HttpContext): void {
               'Body `List-Unsubscribe=One-Click` (form-encoded or multipart) or none. Idempotent: 200 and the confirmation page every time; 404 page for an unknown token.',
             params: TokenParams,
             security: [],
+            produces: ['text/html'],
+            response: { 200: HtmlPage('Unsubscribed (also when already)'), 404: HtmlPage('Unknown token') },
           },
         },
         async (request, reply) => {

@@ -10,6 +10,11 @@ export const defaultTemplates: Record<Channel, TemplateVariant[]> = {
       html: '<p>Hello{{#if prefills.Name}} {{prefills.Name}}{{/if}},</p><p>Please tell us about your recent experience: <a href="{{surveyLink}}">take the survey</a>.</p><p style="font-size:small">To stop receiving these messages, <a href="{{unsubscribeLink}}">unsubscribe</a>.</p>',
     },
   ],
-  sms: [{ language: 'en', text: 'Please tell us about your recent experience: {{surveyLink}} Opt out: {{unsubscribeLink}}' }],
+  sms: [
+    {
+      language: 'en',
+      text: 'Please tell us about your recent experience: {{surveyLink}} Opt out: {{unsubscribeLink}}',
+    },
+  ],
   whatsapp: [{ language: 'en', text: 'Please tell us about your recent experience: {{surveyLink}}' }],
 };

@@ -59,7 +59,10 @@ export class DeliveryWorker {
       try {
         handled = await this.runOnce();
       } catch (error) {
-        this.services.logger.error({ err: error }, 'delivery batch failed; its messages are retried after the claim timeout');
+        this.services.logger.error(
+          { err: error },
+          'delivery batch failed; its messages are retried after the claim timeout',
+        );
       }
       if (handled < this.services.config.deliveryBatchSize) {
         await sleep(this.services.config.deliveryPollMs, undefined, { signal }).catch(() => undefined);
@@ -74,7 +77,8 @@ export class DeliveryWorker {
     if (now.getTime() - this.#lastRecovery > RECOVERY_INTERVAL_MS) {
       this.#lastRecovery = now.getTime();
       const recovered = await recoverStaleClaims(database.sql, now, config.sendClaimTimeoutMs);
-      if (recovered > 0) this.services.logger.warn({ recovered }, 'messages left mid-send by a stopped worker are queued again');
+      if (recovered > 0)
+        this.services.logger.warn({ recovered }, 'messages left mid-send by a stopped worker are queued again');
     }
     const batch = await claimDueMessages(database.sql, now, config.deliveryBatchSize);
     if (batch.length === 0) return 0;
@@ -94,11 +98,25 @@ export class DeliveryWorker {
       case 'defer':
         return { kind: 'defer', claimed, dueAt: new Date(now.getTime() + PAUSED_RECHECK_MS) };
       case 'fail':
-        return { kind: 'error', claimed, vendorId: null, category: preparation.category, code: null, detail: preparation.detail };
+        return {
+          kind: 'error',
+          claimed,
+          vendorId: null,
+          category: preparation.category,
+          code: null,
+          detail: preparation.detail,
+        };
     }
     const found = await this.services.vendors.get(claimed.account_id, preparation.vendorId);
     if ('problem' in found) {
-      return { kind: 'error', claimed, vendorId: preparation.vendorId, category: 'auth_or_config', code: null, detail: found.problem };
+      return {
+        kind: 'error',
+        claimed,
+        vendorId: preparation.vendorId,
+        category: 'auth_or_config',
+        code: null,
+        detail: found.problem,
+      };
     }
     const result = await found.vendor.send(preparation.outgoing);
     if (result.ok) {

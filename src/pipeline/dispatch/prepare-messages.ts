@@ -26,10 +26,18 @@ export interface PrepareServices {
 }
 
 /** Original values of the hashed prefills of the batch, from the vault. */
-async function openOriginals(services: PrepareServices, batch: readonly ClaimedMessage[]): Promise<Map<string, string>> {
+async function openOriginals(
+  services: PrepareServices,
+  batch: readonly ClaimedMessage[],
+): Promise<Map<string, string>> {
   const wanted = batch.flatMap((m) => m.prefills.filter((p) => p.hashed).map((p) => [m.account_id, p.input] as const));
   if (wanted.length === 0) return new Map();
-  const rows = await services.database.sql.query<{ account_id: string; value_hash: string; sealed: Uint8Array; key_id: string }>(
+  const rows = await services.database.sql.query<{
+    account_id: string;
+    value_hash: string;
+    sealed: Uint8Array;
+    key_id: string;
+  }>(
     `SELECT v.account_id, v.value_hash, v.sealed, v.key_id FROM pii_vault v
      JOIN unnest($1::uuid[], $2::text[]) AS w(account_id, value_hash) ON v.account_id = w.account_id AND v.value_hash = w.value_hash`,
     [wanted.map((w) => w[0]), wanted.map((w) => w[1])],
@@ -65,12 +73,17 @@ async function unsubscribedNow(
  * Decides, renders and addresses every message of a claimed batch: one query each for the vault,
  * the unsubscribe list and the templates, whatever the batch size.
  */
-export async function prepareMessages(services: PrepareServices, batch: readonly ClaimedMessage[]): Promise<Preparation[]> {
+export async function prepareMessages(
+  services: PrepareServices,
+  batch: readonly ClaimedMessage[],
+): Promise<Preparation[]> {
   const dispatches = new Map<string, DispatchDefinition | null>();
   const algorithms = new Map<string, HashAlgorithm>();
   for (const m of batch) {
-    if (!algorithms.has(m.account_id)) algorithms.set(m.account_id, (await services.platform.settings(m.account_id)).hashAlgorithm);
-    if (!dispatches.has(m.dispatch_id)) dispatches.set(m.dispatch_id, await services.platform.dispatch(m.account_id, m.dispatch_id));
+    if (!algorithms.has(m.account_id))
+      algorithms.set(m.account_id, (await services.platform.settings(m.account_id)).hashAlgorithm);
+    if (!dispatches.has(m.dispatch_id))
+      dispatches.set(m.dispatch_id, await services.platform.dispatch(m.account_id, m.dispatch_id));
   }
   const templateIds = [...dispatches.values()].flatMap((d) =>
     Object.values(d?.templates ?? {}).flatMap((t) => [t.initial, ...(t.reminders ?? [])]),
@@ -92,31 +105,54 @@ export async function prepareMessages(services: PrepareServices, batch: readonly
     batch.map(async (claimed): Promise<Preparation> => {
       const dispatch = dispatches.get(claimed.dispatch_id);
       if (!dispatch) return { kind: 'cancel', claimed, reason: 'The dispatch no longer exists' };
-      if (dispatch.paused || dispatch.policy?.paused) return { kind: 'defer', claimed, reason: 'The dispatch or its policy is paused' };
+      if (dispatch.paused || dispatch.policy?.paused)
+        return { kind: 'defer', claimed, reason: 'The dispatch or its policy is paused' };
       if (claimed.unsubscribed_at) return { kind: 'cancel', claimed, reason: 'The recipient has unsubscribed' };
       const hashAlgorithm = algorithms.get(claimed.account_id) ?? 'sha512';
       if (identifierHashes(claimed, hashAlgorithm).some((h) => unsubscribed.has(`${claimed.account_id}:${h}`))) {
         return { kind: 'cancel', claimed, reason: 'The recipient has unsubscribed' };
       }
-      if (claimed.reminder_level > 0 && claimed.answered_at) return { kind: 'cancel', claimed, reason: 'The survey has been answered' };
-      if (!claimed.token) return { kind: 'fail', claimed, category: 'unknown', detail: 'The invitation has no survey token' };
+      if (claimed.reminder_level > 0 && claimed.answered_at)
+        return { kind: 'cancel', claimed, reason: 'The survey has been answered' };
+      if (!claimed.token)
+        return { kind: 'fail', claimed, category: 'unknown', detail: 'The invitation has no survey token' };
 
-      const plain = (value: string, hashed: boolean) => (hashed ? originals.get(`${claimed.account_id}:${value}`) : value);
+      const plain = (value: string, hashed: boolean) =>
+        hashed ? originals.get(`${claimed.account_id}:${value}`) : value;
       const storedTarget = claimed.prefills.find((p) => p.input === claimed.target);
       const to = claimed.target ? plain(claimed.target, storedTarget?.hashed ?? false) : undefined;
-      if (!to) return { kind: 'fail', claimed, category: 'invalid_recipient', detail: 'The original address is not in the PII vault' };
+      if (!to)
+        return {
+          kind: 'fail',
+          claimed,
+          category: 'invalid_recipient',
+          detail: 'The original address is not in the PII vault',
+        };
       const vendorId = claimed.vendor_id ?? dispatch.channelVendors[claimed.channel];
-      if (!vendorId) return { kind: 'fail', claimed, category: 'auth_or_config', detail: `No vendor is configured for the ${claimed.channel} channel` };
+      if (!vendorId)
+        return {
+          kind: 'fail',
+          claimed,
+          category: 'auth_or_config',
+          detail: `No vendor is configured for the ${claimed.channel} channel`,
+        };
 
       const choice = dispatch.templates[claimed.channel];
-      const templateId = claimed.reminder_level === 0 ? choice?.initial : (choice?.reminders?.[claimed.reminder_level - 1] ?? choice?.initial);
-      const variants: TemplateVariant[] = (templateId && templates.get(templateId)) || defaultTemplates[claimed.channel];
+      const templateId =
+        claimed.reminder_level === 0
+          ? choice?.initial
+          : (choice?.reminders?.[claimed.reminder_level - 1] ?? choice?.initial);
+      const variants: TemplateVariant[] =
+        (templateId && templates.get(templateId)) || defaultTemplates[claimed.channel];
       const language = claimed.language ?? dispatch.defaultLanguage;
       const prefills = claimed.prefills.flatMap((p) => {
         const input = plain(p.input, p.hashed);
         return input === undefined ? [] : [{ questionId: p.questionId, input }];
       });
-      const links = { survey: surveyLink(services.publicUrl, claimed.token), unsubscribe: unsubscribeLink(services.publicUrl, claimed.token) };
+      const links = {
+        survey: surveyLink(services.publicUrl, claimed.token),
+        unsubscribe: unsubscribeLink(services.publicUrl, claimed.token),
+      };
       try {
         const rendered = renderVariant(chooseVariant(variants, language, dispatch.defaultLanguage), {
           surveyLink: links.survey,
@@ -135,11 +171,19 @@ export async function prepareMessages(services: PrepareServices, batch: readonly
             to,
             ...rendered,
             // RFC 8058 one-click unsubscribe: mail clients show an unsubscribe button that POSTs here.
-            headers: { 'List-Unsubscribe': `<${links.unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+            headers: {
+              'List-Unsubscribe': `<${links.unsubscribe}>`,
+              'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+            },
           },
         };
       } catch (error) {
-        return { kind: 'fail', claimed, category: 'content_rejected', detail: `The content template failed to render: ${(error as Error).message}` };
+        return {
+          kind: 'fail',
+          claimed,
+          category: 'content_rejected',
+          detail: `The content template failed to render: ${(error as Error).message}`,
+        };
       }
     }),
   );

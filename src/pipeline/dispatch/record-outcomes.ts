@@ -7,9 +7,30 @@ import type { ClaimedMessage } from './claim-messages.js';
 
 /** What became of one claimed message, ready to be written. */
 export type Outcome =
-  | { kind: 'sent'; claimed: ClaimedMessage; vendorId: string; via: string; vendorMessageId: string; nextReminderAt: Date | null }
-  | { kind: 'retry'; claimed: ClaimedMessage; dueAt: Date; category: ErrorCategory; code: string | null; detail: string }
-  | { kind: 'error'; claimed: ClaimedMessage; vendorId: string | null; category: ErrorCategory; code: string | null; detail: string }
+  | {
+      kind: 'sent';
+      claimed: ClaimedMessage;
+      vendorId: string;
+      via: string;
+      vendorMessageId: string;
+      nextReminderAt: Date | null;
+    }
+  | {
+      kind: 'retry';
+      claimed: ClaimedMessage;
+      dueAt: Date;
+      category: ErrorCategory;
+      code: string | null;
+      detail: string;
+    }
+  | {
+      kind: 'error';
+      claimed: ClaimedMessage;
+      vendorId: string | null;
+      category: ErrorCategory;
+      code: string | null;
+      detail: string;
+    }
   | { kind: 'cancel'; claimed: ClaimedMessage; reason: string }
   | { kind: 'defer'; claimed: ClaimedMessage; dueAt: Date };
 
@@ -44,8 +65,23 @@ export function readableError(category: ErrorCategory, code: string | null, deta
 function rows(outcome: Outcome, now: string): { update: MessageUpdate; events: EventInsert[] } {
   const { claimed } = outcome;
   const channel = eventChannelOf[claimed.channel];
-  const base = { id: claimed.id, dueAt: null, sentAt: null, vendorId: null, vendorMessageId: null, errorCategory: null, errorCode: null, errorMessage: null, uncount: 0 };
-  const event = (action: number, message: string | null, level: LogLevel | null, targetId: string | null = null): EventInsert => ({
+  const base = {
+    id: claimed.id,
+    dueAt: null,
+    sentAt: null,
+    vendorId: null,
+    vendorMessageId: null,
+    errorCategory: null,
+    errorCode: null,
+    errorMessage: null,
+    uncount: 0,
+  };
+  const event = (
+    action: number,
+    message: string | null,
+    level: LogLevel | null,
+    targetId: string | null = null,
+  ): EventInsert => ({
     invitationId: claimed.invitation_id,
     action,
     channel,
@@ -57,25 +93,57 @@ function rows(outcome: Outcome, now: string): { update: MessageUpdate; events: E
     case 'sent': {
       const message = `Successfully dispatched (via: ${outcome.via}) | reminder level ${claimed.reminder_level} | vendor message id ${outcome.vendorMessageId}`;
       return {
-        update: { ...base, status: 'sent', sentAt: now, vendorId: outcome.vendorId, vendorMessageId: outcome.vendorMessageId },
-        events: [event(EventAction.Sent, null, null, outcome.vendorMessageId), event(EventAction.DispatchSuccessful, message, 'Information', outcome.vendorMessageId)],
+        update: {
+          ...base,
+          status: 'sent',
+          sentAt: now,
+          vendorId: outcome.vendorId,
+          vendorMessageId: outcome.vendorMessageId,
+        },
+        events: [
+          event(EventAction.Sent, null, null, outcome.vendorMessageId),
+          event(EventAction.DispatchSuccessful, message, 'Information', outcome.vendorMessageId),
+        ],
       };
     }
     case 'retry': {
       const errorMessage = readableError(outcome.category, outcome.code, outcome.detail);
-      const update: MessageUpdate = { ...base, status: 'scheduled', dueAt: outcome.dueAt.toISOString(), errorCategory: outcome.category, errorCode: outcome.code, errorMessage };
+      const update: MessageUpdate = {
+        ...base,
+        status: 'scheduled',
+        dueAt: outcome.dueAt.toISOString(),
+        errorCategory: outcome.category,
+        errorCode: outcome.code,
+        errorMessage,
+      };
       const retryNote = `${errorMessage} Next attempt at ${outcome.dueAt.toISOString()}.`;
-      return { update, events: outcome.category === 'rate_limited' ? [event(EventAction.RateLimited, retryNote, 'Warning')] : [] };
+      return {
+        update,
+        events: outcome.category === 'rate_limited' ? [event(EventAction.RateLimited, retryNote, 'Warning')] : [],
+      };
     }
     case 'error': {
       const errorMessage = readableError(outcome.category, outcome.code, outcome.detail);
       return {
-        update: { ...base, status: 'error', vendorId: outcome.vendorId, errorCategory: outcome.category, errorCode: outcome.code, errorMessage },
-        events: [event(EventAction.Error, errorMessage, 'Error'), event(EventAction.DispatchUnsuccessful, `Failed at dispatch: ${outcome.category}`, 'Error')],
+        update: {
+          ...base,
+          status: 'error',
+          vendorId: outcome.vendorId,
+          errorCategory: outcome.category,
+          errorCode: outcome.code,
+          errorMessage,
+        },
+        events: [
+          event(EventAction.Error, errorMessage, 'Error'),
+          event(EventAction.DispatchUnsuccessful, `Failed at dispatch: ${outcome.category}`, 'Error'),
+        ],
       };
     }
     case 'cancel':
-      return { update: { ...base, status: 'cancelled', errorMessage: outcome.reason }, events: [event(EventAction.Suppressed, `Not sent: ${outcome.reason}`, 'Information')] };
+      return {
+        update: { ...base, status: 'cancelled', errorMessage: outcome.reason },
+        events: [event(EventAction.Suppressed, `Not sent: ${outcome.reason}`, 'Information')],
+      };
     case 'defer':
       return { update: { ...base, status: 'scheduled', dueAt: outcome.dueAt.toISOString(), uncount: 1 }, events: [] };
   }
@@ -128,7 +196,11 @@ export async function recordOutcomes(sql: SqlExecutor, outcomes: readonly Outcom
       ],
     );
   }
-  const reminders = outcomes.flatMap((o) => (o.kind === 'sent' && o.nextReminderAt ? [{ claimed: o.claimed, vendorId: o.vendorId, dueAt: o.nextReminderAt }] : []));
+  const reminders = outcomes.flatMap((o) =>
+    o.kind === 'sent' && o.nextReminderAt
+      ? [{ claimed: o.claimed, vendorId: o.vendorId, dueAt: o.nextReminderAt }]
+      : [],
+  );
   if (reminders.length > 0) {
     await sql.query(
       `INSERT INTO messages (account_id, invitation_id, dispatch_id, channel, reminder_level, status, due_at, vendor_id)

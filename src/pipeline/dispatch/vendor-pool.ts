@@ -25,7 +25,10 @@ export class VendorPool {
   ) {}
 
   /** The vendor, or a reason a person can act on when there is none to use. */
-  async get(accountId: string, vendorId: string): Promise<{ vendor: SingleSendVendor; kind: string } | { problem: string }> {
+  async get(
+    accountId: string,
+    vendorId: string,
+  ): Promise<{ vendor: SingleSendVendor; kind: string } | { problem: string }> {
     const [row] = await this.db
       .select()
       .from(vendors)

@@ -19,7 +19,8 @@ function minutesOf(hhmm: string): number {
  */
 export function nextOpening(at: Date, window: SendWindow | null, recipientZone?: string | null): Date {
   if (!window || window.days.length === 0) return at;
-  const zone = window.recipientTimezone && recipientZone && isValidTimeZone(recipientZone) ? recipientZone : window.timezone;
+  const zone =
+    window.recipientTimezone && recipientZone && isValidTimeZone(recipientZone) ? recipientZone : window.timezone;
   const local = DateTime.fromJSDate(at, { zone });
   const start = minutesOf(window.start);
   const end = minutesOf(window.end);

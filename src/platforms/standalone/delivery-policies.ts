@@ -2,7 +2,15 @@ import { and, asc, eq } from 'drizzle-orm';
 import { notFound } from '../../http/errors.js';
 import type { Database, Db } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';
-import { deliveryPolicies, dispatches, questions, type Channel } from '../../storage/schema.js';
+import { isValidTimeZone } from '../../pipeline/scheduling/send-window.js';
+import {
+  deliveryPolicies,
+  dispatches,
+  questions,
+  type Channel,
+  type FatigueRule,
+  type SendWindow,
+} from '../../storage/schema.js';
 import { assertNoDispatchUses, invalidField } from './problems.js';
 
 export type DeliveryPolicy = Omit<typeof deliveryPolicies.$inferSelect, 'accountId'>;
@@ -14,6 +22,15 @@ export interface DeliveryPolicyInput {
   /** The question whose answer identifies a record (its UUID); must be a question of this account. */
   uuidQuestionId?: string | null;
   paused?: boolean;
+  sendWindow?: SendWindow | null;
+  reminders?: { afterMinutes: number }[];
+  fatigue?: FatigueRule | null;
+}
+
+function checkSendWindow(window: SendWindow | null | undefined): void {
+  if (window && !isValidTimeZone(window.timezone)) {
+    throw invalidField('sendWindow.timezone', `is not a known IANA time zone (${window.timezone})`);
+  }
 }
 
 const policyColumns = {
@@ -49,9 +66,19 @@ export async function createDeliveryPolicy(
   input: DeliveryPolicyInput,
 ): Promise<DeliveryPolicy> {
   const uuidQuestionId = input.uuidQuestionId ? await checkUuidQuestion(db, accountId, input.uuidQuestionId) : null;
+  checkSendWindow(input.sendWindow);
   const [created] = await db
     .insert(deliveryPolicies)
-    .values({ accountId, name: input.name, channels: input.channels, uuidQuestionId, paused: input.paused })
+    .values({
+      accountId,
+      name: input.name,
+      channels: input.channels,
+      uuidQuestionId,
+      paused: input.paused,
+      sendWindow: input.sendWindow ?? null,
+      reminders: input.reminders ?? [],
+      fatigue: input.fatigue ?? null,
+    })
     .returning(policyColumns);
   if (!created) throw new Error('insert returned no row');
   return created;
@@ -83,7 +110,16 @@ export async function updateDeliveryPolicy(
   const uuidQuestionId = changes.uuidQuestionId
     ? await checkUuidQuestion(db, accountId, changes.uuidQuestionId)
     : changes.uuidQuestionId;
-  const set = { name: changes.name, channels: changes.channels, uuidQuestionId, paused: changes.paused };
+  checkSendWindow(changes.sendWindow);
+  const set = {
+    name: changes.name,
+    channels: changes.channels,
+    uuidQuestionId,
+    paused: changes.paused,
+    sendWindow: changes.sendWindow,
+    reminders: changes.reminders,
+    fatigue: changes.fatigue,
+  };
   if (Object.values(set).every((value) => value === undefined)) return getDeliveryPolicy(db, accountId, id);
   const [updated] = await db.update(deliveryPolicies).set(set).where(ownPolicy(accountId, id)).returning(policyColumns);
   if (!updated) throw notFound('Delivery policy', id);

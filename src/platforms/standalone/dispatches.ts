@@ -3,6 +3,7 @@ import { AppError, notFound } from '../../http/errors.js';
 import type { Database, Db } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';
 import {
+  contentTemplates,
   deliveryPolicies,
   dispatches,
   invitations,
@@ -25,6 +26,8 @@ export interface DispatchInput {
   channelVendors?: ChannelVendors;
   /** Values added to every record; each question must belong to the dispatch's questionnaire. */
   staticPrefills?: StaticPrefill[];
+  /** Content template per channel: the first message's and each reminder's (default: Herald's built-in one). */
+  templates?: DispatchTemplates;
   /** ISO 639-1 (checked by the route schema). */
   defaultLanguage?: string;
   paused?: boolean;
@@ -45,7 +48,11 @@ const dispatchColumns = {
 
 const ownDispatch = (accountId: string, id: string) => and(eq(dispatches.accountId, accountId), eq(dispatches.id, id));
 
-type References = Pick<Dispatch, 'questionnaireId' | 'deliveryPolicyId' | 'channelVendors' | 'staticPrefills'>;
+type References = Pick<
+  Dispatch,
+  'questionnaireId' | 'deliveryPolicyId' | 'channelVendors' | 'staticPrefills' | 'templates'
+>;
+export type DispatchTemplates = Dispatch['templates'];
 
 /**
  * Checks that everything a dispatch refers to exists in the caller's account (a 400 naming the
@@ -78,7 +85,38 @@ async function resolveReferences(db: Db, accountId: string, wanted: References):
     deliveryPolicyId: policy.id,
     channelVendors: await resolveVendors(db, accountId, wanted.channelVendors),
     staticPrefills: await resolvePrefills(db, questionnaire.id, wanted.staticPrefills),
+    templates: await resolveTemplates(db, accountId, wanted.templates),
   };
+}
+
+/** Each template must be the account's and made for the channel it is chosen for. */
+async function resolveTemplates(db: Db, accountId: string, wanted: DispatchTemplates): Promise<DispatchTemplates> {
+  const entries = Object.entries(wanted) as [Channel, { initial: string; reminders?: string[] }][];
+  const ids = entries.flatMap(([, t]) => [t.initial, ...(t.reminders ?? [])]).filter(isUuid);
+  const found =
+    ids.length === 0
+      ? []
+      : await db
+          .select({ id: contentTemplates.id, name: contentTemplates.name, channel: contentTemplates.channel })
+          .from(contentTemplates)
+          .where(and(eq(contentTemplates.accountId, accountId), inArray(contentTemplates.id, ids)))
+          .for('key share');
+  const resolve = (channel: Channel, id: string, field: string) => {
+    const template = found.find((t) => t.id === id.toLowerCase());
+    if (!template) throw invalidField(field, `names no content template of this account (${id})`);
+    if (template.channel !== channel) {
+      throw invalidField(field, `names the template "${template.name}", made for ${template.channel}, not ${channel}`);
+    }
+    return template.id;
+  };
+  const resolved: DispatchTemplates = {};
+  for (const [channel, choice] of entries) {
+    resolved[channel] = {
+      initial: resolve(channel, choice.initial, `templates.${channel}.initial`),
+      reminders: (choice.reminders ?? []).map((id, n) => resolve(channel, id, `templates.${channel}.reminders.${n}`)),
+    };
+  }
+  return resolved;
 }
 
 async function resolveVendors(db: Db, accountId: string, wanted: ChannelVendors): Promise<ChannelVendors> {
@@ -138,6 +176,7 @@ export async function createDispatch(database: Database, accountId: string, inpu
       deliveryPolicyId: input.deliveryPolicyId,
       channelVendors: input.channelVendors ?? {},
       staticPrefills: input.staticPrefills ?? [],
+      templates: input.templates ?? {},
     });
     const [created] = await db
       .insert(dispatches)
@@ -185,6 +224,7 @@ export async function updateDispatch(
       deliveryPolicyId: changes.deliveryPolicyId ?? current.deliveryPolicyId,
       channelVendors: changes.channelVendors ?? current.channelVendors,
       staticPrefills: changes.staticPrefills ?? current.staticPrefills,
+      templates: changes.templates ?? current.templates,
     });
     const [updated] = await db
       .update(dispatches)

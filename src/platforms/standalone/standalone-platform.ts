@@ -47,7 +47,13 @@ export class StandalonePlatform implements ExperiencePlatform {
       .from(questionnaires)
       .where(eq(questionnaires.id, dispatch.questionnaireId));
     const questionRows = await this.db
-      .select({ id: questions.id, text: questions.text, tags: questions.tags, pii: questions.pii, apiPrefill: questions.apiPrefill })
+      .select({
+        id: questions.id,
+        text: questions.text,
+        tags: questions.tags,
+        pii: questions.pii,
+        apiPrefill: questions.apiPrefill,
+      })
       .from(questions)
       .where(and(eq(questions.accountId, accountId), eq(questions.questionnaireId, dispatch.questionnaireId)))
       .orderBy(asc(questions.position));

@@ -1,6 +1,16 @@
 import { refusal, type SendOutcome } from '../vendor.js';
 
-const NETWORK_CODES = new Set(['ECONNECTION', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);
+const NETWORK_CODES = new Set([
+  'ECONNECTION',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ESOCKET',
+  'EDNS',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+]);
 
 interface SmtpError {
   code?: string;
@@ -22,7 +32,8 @@ export function translateSmtpError(error: unknown): Extract<SendOutcome, { ok: f
   const lower = text.toLowerCase();
   // No reply code means the conversation broke (network, TLS): worth another try unless TLS or auth.
   const temporary = reply === undefined || (reply >= 400 && reply < 500);
-  if (e.code === 'EAUTH' || reply === 530 || reply === 535 || reply === 534) return refusal('auth_or_config', code, detail, false);
+  if (e.code === 'EAUTH' || reply === 530 || reply === 535 || reply === 534)
+    return refusal('auth_or_config', code, detail, false);
   if (e.code === 'ETLS' || /certificate|self[- ]signed|tls/i.test(e.code ?? '') || /certificate/.test(lower)) {
     return refusal('auth_or_config', code, detail, false);
   }
@@ -36,12 +47,21 @@ export function translateSmtpError(error: unknown): Extract<SendOutcome, { ok: f
     if (reply === 450 || reply === 452) return refusal('mailbox_unavailable', code, detail, temporary);
     return refusal('vendor_unavailable', code, detail, temporary);
   }
-  if (/5\.7\.\d|spam|blocked|blacklist|blocklist|reputation|policy/.test(lower)) return refusal('blocked_or_spam', code, detail, temporary);
-  if (/5\.1\.\d|user unknown|no such user|does not exist|recipient.*(invalid|unknown|rejected)|unknown user/.test(lower) || reply === 551 || reply === 553) {
+  if (/5\.7\.\d|spam|blocked|blacklist|blocklist|reputation|policy/.test(lower))
+    return refusal('blocked_or_spam', code, detail, temporary);
+  if (
+    /5\.1\.\d|user unknown|no such user|does not exist|recipient.*(invalid|unknown|rejected)|unknown user/.test(
+      lower,
+    ) ||
+    reply === 551 ||
+    reply === 553
+  ) {
     return refusal('invalid_recipient', code, detail, temporary);
   }
-  if (/5\.2\.\d|mailbox (full|unavailable|disabled)|quota/.test(lower) || reply === 552) return refusal('mailbox_unavailable', code, detail, temporary);
-  if (/5\.6\.\d|content|message (too large|size)|5\.3\.4/.test(lower)) return refusal('content_rejected', code, detail, temporary);
+  if (/5\.2\.\d|mailbox (full|unavailable|disabled)|quota/.test(lower) || reply === 552)
+    return refusal('mailbox_unavailable', code, detail, temporary);
+  if (/5\.6\.\d|content|message (too large|size)|5\.3\.4/.test(lower))
+    return refusal('content_rejected', code, detail, temporary);
   if (reply === 550) return refusal('invalid_recipient', code, detail, temporary);
   return refusal('unknown', code, detail, temporary);
 }

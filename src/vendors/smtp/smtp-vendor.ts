@@ -40,7 +40,10 @@ export class SmtpVendor implements SingleSendVendor {
       tls: { rejectUnauthorized: settings.rejectUnauthorized },
       ...(secrets.username && { auth: { user: secrets.username, pass: secrets.password ?? '' } }),
       // nodemailer's pool spaces messages out itself: at most rateLimit messages per rateDelta ms.
-      ...(settings.rateLimitPerSecond && { rateDelta: 1000, rateLimit: Math.max(1, Math.floor(settings.rateLimitPerSecond)) }),
+      ...(settings.rateLimitPerSecond && {
+        rateDelta: 1000,
+        rateLimit: Math.max(1, Math.floor(settings.rateLimitPerSecond)),
+      }),
       connectionTimeout: 15_000,
       greetingTimeout: 15_000,
       socketTimeout: 60_000,

@@ -4,6 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   customType,
@@ -53,6 +54,8 @@ export const accounts = pgTable('accounts', {
   defaultPhoneRegion: text('default_phone_region'),
   /** Plugin choices, GET|POST /api/config/extendedproperties: Sampler, Unsubscriber, SamplingPercentage, … */
   extendedProperties: jsonb('extended_properties').$type<Record<string, unknown>>().notNull().default({}),
+  /** Whether webhook subscriptions of this account may be given original identifiers instead of hashes. */
+  allowPiiInEvents: boolean('allow_pii_in_events').notNull().default(false),
   createdAt: createdAt(),
 });
 
@@ -323,8 +326,15 @@ export const invitationEvents = pgTable(
     targetId: text('target_id'),
     level: text('level', { enum: logLevels }),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Set once the event has been handed to the webhook subscriptions (the outbox relay). */
+    publishedAt: timestamp('published_at', { withTimezone: true }),
   },
-  (t) => [index('invitation_events_invitation_idx').on(t.invitationId, t.id)],
+  (t) => [
+    index('invitation_events_invitation_idx').on(t.invitationId, t.id),
+    index('invitation_events_unpublished_idx')
+      .on(t.id)
+      .where(sql`published_at IS NULL`),
+  ],
 );
 
 /** Request-, dispatch- and account-level log entries (Debug … Fatal), with ids and hashes only. */
@@ -424,3 +434,134 @@ export const messages = pgTable(
     index('messages_due_idx').on(t.status, t.dueAt),
   ],
 );
+
+export const webhookSubscriptions = pgTable(
+  'webhook_subscriptions',
+  {
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
+    accountId: accountId(),
+    url: text('url').notNull(),
+    description: text('description'),
+    /** Event sub-types (statuses) to send; empty: all. */
+    eventTypes: text('event_types').array().notNull().default([]),
+    /** Dispatches whose events to send; empty: all. */
+    dispatchIds: uuid('dispatch_ids').array().notNull().default([]),
+    /** Send original identifiers instead of hashes (only where the account allows it). */
+    includePii: boolean('include_pii').notNull().default(false),
+    /** The signing secret, sealed by the vault; shown once when created or rotated. */
+    secret: bytea('secret').notNull(),
+    secretKeyId: text('secret_key_id').notNull(),
+    /** After a rotation, the old secret also signs until this time, so receivers can switch over. */
+    previousSecret: bytea('previous_secret'),
+    previousSecretKeyId: text('previous_secret_key_id'),
+    previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true }),
+    status: text('status', { enum: ['active', 'disabled'] })
+      .notNull()
+      .default('active'),
+    disabledReason: text('disabled_reason'),
+    /** Since when every delivery has failed; null while healthy. */
+    failingSince: timestamp('failing_since', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('webhook_subscriptions_account_idx').on(t.accountId)],
+);
+
+export const webhookDeliveryStatuses = ['pending', 'delivered', 'dead'] as const;
+
+/** One event for one subscription: retried until delivered or dead-lettered (then replayable). */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    accountId: uuid('account_id').notNull(),
+    subscriptionId: uuid('subscription_id')
+      .notNull()
+      .references(() => webhookSubscriptions.id, { onDelete: 'cascade' }),
+    /** The idempotency id receivers see; the same across retries and replays. */
+    eventId: uuid('event_id').notNull(),
+    /** Deliveries of one invitation go out in order. */
+    invitationId: uuid('invitation_id'),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: webhookDeliveryStatuses }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    claimedAt: timestamp('claimed_at', { withTimezone: true }),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('webhook_deliveries_event_idx').on(t.subscriptionId, t.eventId),
+    index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt),
+    index('webhook_deliveries_order_idx').on(t.subscriptionId, t.invitationId, t.id),
+  ],
+);
+
+/** The delivery log: every attempt, its answer and how long it took. */
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    deliveryId: bigint('delivery_id', { mode: 'number' })
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    subscriptionId: uuid('subscription_id').notNull(),
+    attemptedAt: timestamp('attempted_at', { withTimezone: true }).notNull().defaultNow(),
+    statusCode: integer('status_code'),
+    latencyMs: integer('latency_ms'),
+    error: text('error'),
+  },
+  (t) => [index('webhook_attempts_subscription_idx').on(t.subscriptionId, t.attemptedAt)],
+);
+
+/** Where an account's campaign reporter posts dispatch state changes and periodic statistics. */
+export const campaignReporters = pgTable('campaign_reporters', {
+  accountId: uuid('account_id')
+    .primaryKey()
+    .references(() => accounts.id, { onDelete: 'cascade' }),
+  uri: text('uri').notNull(),
+  /** An Authorization header value, sealed by the vault; never returned. */
+  authHeader: bytea('auth_header'),
+  authHeaderKeyId: text('auth_header_key_id'),
+  intervalSeconds: integer('interval_seconds').notNull().default(10),
+  format: text('format', { enum: ['json', 'elasticsearch'] })
+    .notNull()
+    .default('json'),
+  /** For Elasticsearch bulk lines. */
+  indexName: text('index_name').notNull().default('herald-campaigns'),
+  enabled: boolean('enabled').notNull().default(true),
+  lastReportAt: timestamp('last_report_at', { withTimezone: true }),
+  createdAt: createdAt(),
+});
+
+/** Posts waiting for the campaign reporter's endpoint: retried, never dropped silently. */
+export const reporterPosts = pgTable(
+  'reporter_posts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    accountId: uuid('account_id').notNull(),
+    kind: text('kind', { enum: ['state', 'statistics'] }).notNull(),
+    body: jsonb('body').$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: ['pending', 'delivered', 'dead'] })
+      .notNull()
+      .default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('reporter_posts_due_idx').on(t.status, t.nextAttemptAt)],
+);
+
+/** The last state the reporter saw of each dispatch, to notice changes (paused, resumed, drained, …). */
+export const dispatchStates = pgTable('dispatch_states', {
+  dispatchId: uuid('dispatch_id')
+    .primaryKey()
+    .references(() => dispatches.id, { onDelete: 'cascade' }),
+  accountId: uuid('account_id').notNull(),
+  state: text('state').notNull(),
+  changedAt: timestamp('changed_at', { withTimezone: true }).notNull().defaultNow(),
+});

@@ -1,4 +1,4 @@
-import { SmtpVendor, type SmtpSecrets, type SmtpSettings } from './smtp/smtp-vendor.js';
+import { SmtpVendor, type SmtpSettings } from './smtp/smtp-vendor.js';
 import type { VendorFactory } from './vendor.js';
 
 /** How to build each vendor kind; the kinds and their settings schemas are in vendor-kinds.ts. */

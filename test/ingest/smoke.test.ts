@@ -25,16 +25,28 @@ describe.each(databaseKinds())('dispatch request smoke on %s', (kind) => {
       method: 'POST',
       token: apiKey,
       headers: { BatchID: 'batch-1' },
-      json: [{ dispatchID: seeded.dispatchId, preFill: [record('c1', 'Ann@Example.com'), record('c2', 'bad'), record('c1', 'x@y.com')] }],
+      json: [
+        {
+          dispatchID: seeded.dispatchId,
+          preFill: [record('c1', 'Ann@Example.com'), record('c2', 'bad'), record('c1', 'x@y.com')],
+        },
+      ],
     });
     expect(response.status).toBe(207);
     const body = await response.json();
-    expect(body).toMatchObject({ batchId: 'batch-1', statusByDispatch: [{ dispatchId: seeded.dispatchId, dispatchStatus: 206 }] });
+    expect(body).toMatchObject({
+      batchId: 'batch-1',
+      statusByDispatch: [{ dispatchId: seeded.dispatchId, dispatchStatus: 206 }],
+    });
 
     const deadline = Date.now() + 20_000;
     let entries: { tokenId: string | null; state: string; events: { action: number }[] }[] = [];
     while (Date.now() < deadline) {
-      const log = await herald.request('/api/EventLog', { method: 'POST', token: apiKey, json: { BatchId: 'batch-1' } });
+      const log = await herald.request('/api/EventLog', {
+        method: 'POST',
+        token: apiKey,
+        json: { BatchId: 'batch-1' },
+      });
       entries = (await log.json()) as typeof entries;
       if (entries.some((e) => e.tokenId)) break;
       await new Promise((r) => setTimeout(r, 100));

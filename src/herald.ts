@@ -9,6 +9,7 @@ import { JobQueue } from './jobs/job-queue.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { DeliveryWorker } from './pipeline/dispatch/delivery-worker.js';
+import { EventsOutWorkers } from './pipeline/events-out/events-out-workers.js';
 import { VendorPool } from './pipeline/dispatch/vendor-pool.js';
 import { StandalonePlatform } from './platforms/standalone/standalone-platform.js';
 import { Vault } from './privacy/vault.js';
@@ -58,10 +59,12 @@ export async function startHerald(
   const platform = new StandalonePlatform(database.db);
   let server: HttpApp | undefined;
   let delivery: DeliveryWorker | undefined;
+  let eventsOut: EventsOutWorkers | undefined;
 
   const stopAll = async () => {
     await server?.close();
     await delivery?.stop();
+    await eventsOut?.stop();
     await queue.stop();
     await database.close();
   };
@@ -72,7 +75,8 @@ export async function startHerald(
     checkHandlers(handlers);
     await queue.start();
     if (roles.api) {
-      const workersHealthy = () => !roles.workers || (queue.working && delivery?.running === true);
+      const workersHealthy = () =>
+        !roles.workers || (queue.working && delivery?.running === true && eventsOut?.running === true);
       server = await buildServer({ config, database, queue, platform, metrics, vault, workersHealthy }, logger);
       await server.listen({ host: config.host, port: config.port });
     }
@@ -92,6 +96,8 @@ export async function startHerald(
         vendors: new VendorPool(database.db, vault),
       });
       delivery.start();
+      eventsOut = new EventsOutWorkers({ database, vault, config, clock, logger, metrics });
+      eventsOut.start();
     }
   } catch (error) {
     await stopAll().catch(() => undefined);

@@ -52,6 +52,16 @@ const schema = z.object({
   HERALD_SEND_MAX_ATTEMPTS: positiveInt.default(10),
   HERALD_SEND_RETRY_BASE_MS: positiveInt.default(30_000),
   HERALD_SEND_CLAIM_TIMEOUT_MS: positiveInt.default(300_000),
+  HERALD_EVENTS_BATCH_SIZE: positiveInt.default(1000),
+  HERALD_EVENTS_POLL_MS: positiveInt.default(200),
+  HERALD_WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
+  HERALD_WEBHOOK_CONCURRENCY: positiveInt.default(10),
+  HERALD_WEBHOOK_RETRY_BASE_MS: positiveInt.default(10_000),
+  HERALD_WEBHOOK_RETRY_HORIZON_SECONDS: positiveInt.default(86_400),
+  HERALD_WEBHOOK_DISABLE_AFTER_SECONDS: positiveInt.default(259_200),
+  HERALD_REPORTER_TICK_MS: positiveInt.default(1000),
+  HERALD_REPORTER_RETRY_BASE_MS: positiveInt.default(5000),
+  HERALD_REPORTER_RETRY_HORIZON_SECONDS: positiveInt.default(86_400),
 });
 
 export type Config = Readonly<{
@@ -83,6 +93,23 @@ export type Config = Readonly<{
   sendRetryBaseMs: number;
   /** A message claimed longer ago than this was being sent by a process that died: it is sent again. */
   sendClaimTimeoutMs: number;
+  /** Timeline events the outbox relay publishes per transaction; webhook deliveries claimed at once. */
+  eventsBatchSize: number;
+  /** How long the events-out workers wait when idle. */
+  eventsPollMs: number;
+  /** How long a webhook or campaign-reporter endpoint may take to answer. */
+  webhookTimeoutMs: number;
+  /** Requests in flight at once per webhook subscription (per process). */
+  webhookConcurrency: number;
+  webhookRetryBaseMs: number;
+  /** After this long without success a webhook delivery is dead-lettered. */
+  webhookRetryHorizonSeconds: number;
+  /** A subscription whose every delivery has failed for this long is disabled. */
+  webhookDisableAfterSeconds: number;
+  /** How often the campaign reporter looks for reporters whose interval has elapsed. */
+  reporterTickMs: number;
+  reporterRetryBaseMs: number;
+  reporterRetryHorizonSeconds: number;
 }>;
 
 /** Command-line options override their environment equivalents. */
@@ -140,5 +167,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     sendMaxAttempts: e.HERALD_SEND_MAX_ATTEMPTS,
     sendRetryBaseMs: e.HERALD_SEND_RETRY_BASE_MS,
     sendClaimTimeoutMs: e.HERALD_SEND_CLAIM_TIMEOUT_MS,
+    eventsBatchSize: e.HERALD_EVENTS_BATCH_SIZE,
+    eventsPollMs: e.HERALD_EVENTS_POLL_MS,
+    webhookTimeoutMs: e.HERALD_WEBHOOK_TIMEOUT_MS,
+    webhookConcurrency: e.HERALD_WEBHOOK_CONCURRENCY,
+    webhookRetryBaseMs: e.HERALD_WEBHOOK_RETRY_BASE_MS,
+    webhookRetryHorizonSeconds: e.HERALD_WEBHOOK_RETRY_HORIZON_SECONDS,
+    webhookDisableAfterSeconds: e.HERALD_WEBHOOK_DISABLE_AFTER_SECONDS,
+    reporterTickMs: e.HERALD_REPORTER_TICK_MS,
+    reporterRetryBaseMs: e.HERALD_REPORTER_RETRY_BASE_MS,
+    reporterRetryHorizonSeconds: e.HERALD_REPORTER_RETRY_HORIZON_SECONDS,
   });
 }

@@ -36,6 +36,13 @@ export function toAppError(error: unknown, bodyLimit: number): AppError {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('BAD_REQUEST', 'The Content-Length header does not match the body.');
   }
+  // PostgreSQL cannot store U+0000, nor unpaired surrogates in jsonb: that is the caller's input.
+  if (e.code === '22021' || e.code === '22P05') {
+    return new AppError(
+      'BAD_REQUEST',
+      'The request contains characters that cannot be stored (a NUL character or an unpaired surrogate). Remove them and send it again.',
+    );
+  }
   // Fastify's JSON parser reports FST_ERR_CTP_INVALID_JSON_BODY; a bare SyntaxError is a client's
   // only when a parser marked it 400, otherwise it is server code's (e.g. JSON.parse of stored data).
   if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (e instanceof SyntaxError && e.statusCode === 400)) {

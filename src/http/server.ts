@@ -25,6 +25,8 @@ import { loginTokenRoutes } from './routes/login-token-routes.js';
 import { templateRoutes } from './routes/template-routes.js';
 import { linkRoutes } from './routes/link-routes.js';
 import { responseRoutes } from './routes/response-routes.js';
+import { webhookRoutes } from './routes/webhook-routes.js';
+import { campaignReporterRoutes } from './routes/campaign-reporter-routes.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -46,6 +48,8 @@ const routeModules = [
   linkRoutes,
   responseRoutes,
   templateRoutes,
+  webhookRoutes,
+  campaignReporterRoutes,
 ];
 
 export async function buildServer(ctx: HttpContext, logger: Logger): Promise<HttpApp> {
@@ -76,6 +80,10 @@ export async function buildServer(ctx: HttpContext, logger: Logger): Promise<Htt
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+  });
+  // The browsable API documentation is public, like the OpenAPI document it shows.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' };
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());

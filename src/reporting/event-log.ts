@@ -47,7 +47,6 @@ interface InvitationRecord {
   prefills: StoredPrefill[];
   created_at: Date | string;
   updated_at: Date | string;
-  total: string;
 }
 
 interface EventRecord {
@@ -76,32 +75,36 @@ export async function queryEventLog(
     throw new AppError('FORBIDDEN', 'Only an admin may see original personal data (IncludePii).');
   }
   if (filter.dispatchId && !isUuid(filter.dispatchId)) return { entries: [], total: 0 };
-  const rows = await database.sql.query<InvitationRecord>(
-    `SELECT i.id, i.token, i.dispatch_id, d.delivery_policy_id, i.batch_id, i.state, i.record_index, i.target, i.prefills,
-            i.created_at, i.updated_at, count(*) OVER () AS total
-     FROM invitations i LEFT JOIN dispatches d ON d.id = i.dispatch_id
-     WHERE i.account_id = $1
+  const where = `i.account_id = $1
        AND ($2::text IS NULL OR i.batch_id = $2)
        AND ($3::uuid IS NULL OR i.dispatch_id = $3)
        AND ($4::text IS NULL OR i.token = $4)
        AND ($5::text[] IS NULL OR i.target = ANY($5))
        AND ($6::text[] IS NULL OR i.uuid = ANY($6))
        AND ($7::timestamptz IS NULL OR i.created_at >= $7)
-       AND ($8::timestamptz IS NULL OR i.created_at < $8)
+       AND ($8::timestamptz IS NULL OR i.created_at < $8)`;
+  const params = [
+    principal.accountId,
+    filter.batchId ?? null,
+    filter.dispatchId ?? null,
+    filter.token ?? null,
+    filter.targets ?? null,
+    filter.uuids ?? null,
+    filter.from?.toISOString() ?? null,
+    filter.to?.toISOString() ?? null,
+  ];
+  const [counted] = await database.sql.query<{ total: string }>(
+    `SELECT count(*) AS total FROM invitations i WHERE ${where}`,
+    params,
+  );
+  const rows = await database.sql.query<InvitationRecord>(
+    `SELECT i.id, i.token, i.dispatch_id, d.delivery_policy_id, i.batch_id, i.state, i.record_index, i.target, i.prefills,
+            i.created_at, i.updated_at
+     FROM invitations i LEFT JOIN dispatches d ON d.id = i.dispatch_id
+     WHERE ${where}
      ORDER BY i.created_at, i.dispatch_id, i.record_index
      LIMIT $9 OFFSET $10`,
-    [
-      principal.accountId,
-      filter.batchId ?? null,
-      filter.dispatchId ?? null,
-      filter.token ?? null,
-      filter.targets ?? null,
-      filter.uuids ?? null,
-      filter.from?.toISOString() ?? null,
-      filter.to?.toISOString() ?? null,
-      filter.pageSize,
-      (filter.page - 1) * filter.pageSize,
-    ],
+    [...params, filter.pageSize, (filter.page - 1) * filter.pageSize],
   );
   const events = await database.sql.query<EventRecord>(
     `SELECT invitation_id, action, channel, message, target_id, level, occurred_at
@@ -148,7 +151,7 @@ export async function queryEventLog(
       tags: ['UserData'],
     };
   });
-  return { entries, total: Number(rows[0]?.total ?? 0) };
+  return { entries, total: Number(counted?.total ?? 0) };
 }
 
 async function openOriginals(

@@ -52,6 +52,7 @@ describe.each(databaseKinds())('dispatch request smoke on %s', (kind) => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(entries.map((e) => e.state)).toEqual(['token_created', 'rejected', 'throttled']);
-    expect(entries[0]!.events.map((e) => e.action)).toEqual([0, 2]);
+    // Requested, TokenCreated, then Scheduled (the first message).
+    expect(entries[0]!.events.map((e) => e.action)).toEqual([0, 2, 9]);
   });
 });

@@ -53,6 +53,9 @@ export async function startSmtpSink(rule: RecipientRule = () => undefined, port 
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
   });
+  // A client that dies mid-conversation (a Herald killed with SIGKILL) resets its connection; the
+  // server reports that as an 'error' event, which must not become an uncaught exception.
+  server.on('error', () => undefined);
   const actual = (server.server.address() as AddressInfo).port;
   return Object.assign(sink, {
     port: actual,

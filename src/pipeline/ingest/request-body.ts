@@ -25,6 +25,14 @@ function field(object: Record<string, unknown>, lowerName: string): unknown {
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+// PostgreSQL cannot store U+0000, and jsonb refuses unpaired UTF-16 surrogates.
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function storable(value: string, path: string): string {
+  if (UNSTORABLE.test(value)) throw invalid(path, 'contains a NUL character or an unpaired surrogate');
+  return value;
+}
+
 function invalid(path: string, problem: string): AppError {
   return new AppError('VALIDATION_FAILED', `The request is invalid: ${path} ${problem}.`, [{ field: path, problem }]);
 }
@@ -50,7 +58,7 @@ function readInput(value: unknown, path: string): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'string') {
     if (value.length > MAX_INPUT_LENGTH) throw invalid(path, `is longer than ${MAX_INPUT_LENGTH} characters`);
-    return value;
+    return storable(value, path);
   }
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   throw invalid(path, 'must be a string, a number, a boolean or null');
@@ -66,7 +74,10 @@ function readRecord(value: unknown, path: string): RawPrefill[] {
     if (typeof questionId !== 'string' || questionId.length === 0 || questionId.length > MAX_ID_LENGTH) {
       throw invalid(`${at}.questionId`, `must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
     }
-    return { questionId, input: readInput(field(prefill, 'input'), `${at}.input`) };
+    return {
+      questionId: storable(questionId, `${at}.questionId`),
+      input: readInput(field(prefill, 'input'), `${at}.input`),
+    };
   });
 }
 
@@ -79,7 +90,7 @@ export function readDispatchRequest(body: unknown): DispatchRecords[] {
     throw invalid('body', 'must be a list of {"dispatchID", "preFill"} objects');
   }
   if (body.length === 0) throw invalid('body', 'must hold at least one dispatch');
-  const byDispatch = new Map<string, RawPrefill[][]>();
+  const byDispatch = new Map<string, DispatchRecords>();
   body.forEach((item: unknown, index) => {
     const path = `[${index}]`;
     if (!isObject(item)) throw invalid(path, 'must be an object {"dispatchID", "preFill"}');
@@ -87,12 +98,15 @@ export function readDispatchRequest(body: unknown): DispatchRecords[] {
     if (typeof dispatchId !== 'string' || dispatchId.trim() === '' || dispatchId.length > MAX_ID_LENGTH) {
       throw invalid(`${path}.dispatchID`, `must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
     }
+    storable(dispatchId, `${path}.dispatchID`);
     const prefill = field(item, 'prefill');
     if (!Array.isArray(prefill)) throw invalid(`${path}.preFill`, 'must be a list of records');
     const records = prefill.map((record: unknown, r) => readRecord(record, `${path}.preFill[${r}]`));
-    const merged = byDispatch.get(dispatchId);
-    if (merged) merged.push(...records);
-    else byDispatch.set(dispatchId, records);
+    // Dispatch ids are matched case-insensitively, so they are merged the same way.
+    const key = dispatchId.toLowerCase();
+    const merged = byDispatch.get(key);
+    if (merged) merged.records.push(...records);
+    else byDispatch.set(key, { dispatchId, records });
   });
-  return [...byDispatch].map(([dispatchId, records]) => ({ dispatchId, records }));
+  return [...byDispatch.values()];
 }

@@ -1,0 +1,239 @@
+import type { Clock } from '../../clock.js';
+import type { Config } from '../../config/config.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { Vault } from '../../privacy/vault.js';
+import type { Database } from '../../storage/database.js';
+import { serializeEnvelope, type EventEnvelope } from './envelope.js';
+import { originalIdentifiers } from './event-identifiers.js';
+import { postJson, type PostResult } from './http-post.js';
+import { PollingLoop } from './polling-loop.js';
+import { nextAttemptAt } from './retry-schedule.js';
+import { signingSecrets } from './subscriptions.js';
+import {
+  claimDueDeliveries,
+  recordOutcomes,
+  releaseClaims,
+  type ClaimedDelivery,
+  type DeliveryOutcome,
+} from './webhook-deliveries.js';
+import { signWebhook, WebhookHeaders } from './webhook-signature.js';
+
+export interface WebhookSenderServices {
+  readonly database: Database;
+  readonly vault: Vault;
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+interface Target {
+  url: string;
+  secrets: string[];
+  /** The subscription asked for personal data and its account allows it. */
+  pii: boolean;
+}
+
+/**
+ * Posts webhook deliveries. Each tick writes the outcomes of finished requests, claims due
+ * deliveries and starts their requests without waiting for them, so a slow endpoint only ever
+ * holds its own subscription's slots (HERALD_WEBHOOK_CONCURRENCY) and never the loop, the other
+ * subscriptions or the pipeline. A finished request wakes the loop.
+ */
+export class WebhookSender {
+  readonly #loop: PollingLoop;
+  readonly #aborting = new AbortController();
+  readonly #inFlight = new Map<number, { subscriptionId: string; done: Promise<void> }>();
+  #outcomes: DeliveryOutcome[] = [];
+  #released: number[] = [];
+
+  constructor(private readonly services: WebhookSenderServices) {
+    this.#loop = new PollingLoop('webhook sender', () => this.tick(), services.config.eventsPollMs, services.logger);
+  }
+
+  get running(): boolean {
+    return this.#loop.running;
+  }
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  /** New deliveries were written: look now rather than after the idle wait. */
+  wake(): void {
+    this.#loop.wake();
+  }
+
+  /** Stops claiming, abandons requests in flight (their claims are given back) and writes what finished. */
+  async stop(): Promise<void> {
+    await this.#loop.stop();
+    this.#aborting.abort();
+    await Promise.all([...this.#inFlight.values()].map((f) => f.done));
+    await this.#flush();
+  }
+
+  /** One round: returns true when there may be more due right away. */
+  async tick(): Promise<boolean> {
+    await this.#flush();
+    const { config, clock, database } = this.services;
+    const now = clock.now();
+    const perSubscription = config.webhookConcurrency;
+    const busy = new Map<string, number>();
+    for (const f of this.#inFlight.values()) busy.set(f.subscriptionId, (busy.get(f.subscriptionId) ?? 0) + 1);
+    const partial = new Map<string, number>();
+    const full: string[] = [];
+    for (const [id, count] of busy) {
+      if (count >= perSubscription) full.push(id);
+      else partial.set(id, perSubscription - count);
+    }
+    const total = config.eventsBatchSize - this.#inFlight.size;
+    // A claim older than a request can last (plus a margin) belongs to a sender that died.
+    const staleBefore = new Date(now.getTime() - config.webhookTimeoutMs - 60_000);
+    const claimed = await claimDueDeliveries(database.sql, now, staleBefore, { total, perSubscription, partial, full });
+    if (claimed.length === 0) return false;
+    const targets = await this.#targets(claimed, now);
+    const originals = await originalIdentifiers(
+      database.sql,
+      this.services.vault,
+      claimed.filter((d) => targets.get(d.subscriptionId)?.pii && d.invitationId).map((d) => d.invitationId as string),
+    );
+    for (const delivery of claimed) {
+      const target = targets.get(delivery.subscriptionId);
+      if (!target) {
+        this.#released.push(delivery.id); // deleted meanwhile; its deliveries went with it
+        continue;
+      }
+      let payload = delivery.payload;
+      const original = target.pii && delivery.invitationId ? originals.get(delivery.invitationId) : undefined;
+      if (original) payload = { ...payload, data: { ...payload.data, ...original, identifiers: 'original' } };
+      this.#send(delivery, target, payload);
+    }
+    return claimed.length >= total;
+  }
+
+  async #targets(claimed: readonly ClaimedDelivery[], now: Date): Promise<Map<string, Target>> {
+    const rows = await this.services.database.sql.query<{
+      id: string;
+      url: string;
+      secret: Uint8Array;
+      secret_key_id: string;
+      previous_secret: Uint8Array | null;
+      previous_secret_key_id: string | null;
+      previous_secret_expires_at: Date | string | null;
+      pii: boolean;
+    }>(
+      `SELECT s.id, s.url, s.secret, s.secret_key_id, s.previous_secret, s.previous_secret_key_id,
+              s.previous_secret_expires_at, s.include_pii AND a.allow_pii_in_events AS pii
+       FROM webhook_subscriptions s JOIN accounts a ON a.id = s.account_id WHERE s.id = ANY($1::uuid[])`,
+      [[...new Set(claimed.map((d) => d.subscriptionId))]],
+    );
+    return new Map(
+      rows.map((r) => [
+        r.id,
+        {
+          url: r.url,
+          pii: r.pii,
+          secrets: signingSecrets(
+            this.services.vault,
+            {
+              id: r.id,
+              secret: r.secret,
+              secretKeyId: r.secret_key_id,
+              previousSecret: r.previous_secret,
+              previousSecretKeyId: r.previous_secret_key_id,
+              previousSecretExpiresAt: r.previous_secret_expires_at ? new Date(r.previous_secret_expires_at) : null,
+            },
+            now,
+          ),
+        },
+      ]),
+    );
+  }
+
+  #send(delivery: ClaimedDelivery, target: Target, payload: EventEnvelope): void {
+    const { clock, config } = this.services;
+    const body = serializeEnvelope(payload);
+    const attemptedAt = clock.now();
+    const timestamp = Math.floor(attemptedAt.getTime() / 1000);
+    const headers = {
+      [WebhookHeaders.eventId]: delivery.eventId,
+      [WebhookHeaders.timestamp]: String(timestamp),
+      [WebhookHeaders.signature]: signWebhook(body, target.secrets, timestamp),
+      'herald-delivery-attempt': String(delivery.attempts + 1),
+    };
+    const done = postJson(target.url, body, headers, config.webhookTimeoutMs, this.#aborting.signal)
+      .then((result) => this.#finished(delivery, attemptedAt, result))
+      .catch((error: unknown) => {
+        this.services.logger.error({ err: error, deliveryId: delivery.id }, 'webhook request bookkeeping failed');
+        this.#released.push(delivery.id);
+      })
+      .finally(() => {
+        this.#inFlight.delete(delivery.id);
+        this.#loop.wake();
+      });
+    this.#inFlight.set(delivery.id, { subscriptionId: delivery.subscriptionId, done });
+  }
+
+  #finished(delivery: ClaimedDelivery, attemptedAt: Date, result: PostResult): void {
+    if (result.kind === 'aborted') {
+      this.#released.push(delivery.id);
+      return;
+    }
+    const { config, clock } = this.services;
+    const ok = result.kind === 'answered' && result.status >= 200 && result.status < 300;
+    const statusCode = result.kind === 'answered' ? result.status : null;
+    const error = ok ? null : result.kind === 'answered' ? `HTTP ${result.status}` : result.error;
+    const next = ok
+      ? null
+      : nextAttemptAt(
+          clock.now(),
+          delivery.since,
+          delivery.attempts + 1,
+          config.webhookRetryBaseMs,
+          config.webhookRetryHorizonSeconds * 1000,
+        );
+    const status = ok ? 'delivered' : next ? 'pending' : 'dead';
+    this.#outcomes.push({
+      delivery,
+      attemptedAt,
+      latencyMs: result.latencyMs,
+      statusCode,
+      error,
+      status,
+      nextAttemptAt: next,
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const { database, clock, config, logger, metrics } = this.services;
+    const released = this.#released;
+    this.#released = [];
+    await releaseClaims(database.sql, released);
+    const outcomes = this.#outcomes;
+    if (outcomes.length === 0) return;
+    this.#outcomes = [];
+    const now = clock.now();
+    const disableBefore = new Date(now.getTime() - config.webhookDisableAfterSeconds * 1000);
+    let disabled;
+    try {
+      disabled = await database.transaction((tx) => recordOutcomes(tx.sql, outcomes, now, disableBefore));
+    } catch (error) {
+      // Not written: the claims go stale and the deliveries are sent again (at least once).
+      logger.error({ err: error, deliveries: outcomes.length }, 'webhook outcomes could not be recorded');
+      throw error;
+    }
+    for (const o of outcomes) metrics.jobOutcomes.inc({ job: 'webhook', outcome: o.status });
+    for (const o of outcomes) {
+      if (o.status === 'dead') {
+        logger.warn(
+          { subscriptionId: o.delivery.subscriptionId, deliveryId: o.delivery.id, eventId: o.delivery.eventId },
+          'webhook delivery dead-lettered after its retry horizon',
+        );
+      }
+    }
+    for (const d of disabled) {
+      logger.warn({ subscriptionId: d.id, accountId: d.accountId }, 'webhook subscription disabled: it kept failing');
+    }
+  }
+}

@@ -189,6 +189,8 @@ export const deliveryPolicies = pgTable(
     /** Reminder n (1…k) goes `afterMinutes` after the previous message, while the survey is unanswered. */
     reminders: jsonb('reminders').$type<{ afterMinutes: number }[]>().notNull().default([]),
     fatigue: jsonb('fatigue').$type<FatigueRule | null>(),
+    /** Whether a record may use the next channel when its primary channel's value is missing or fails permanently. */
+    channelFallback: boolean('channel_fallback').notNull().default(false),
     createdAt: createdAt(),
   },
   (t) => [index('delivery_policies_account_idx').on(t.accountId)],
@@ -394,7 +396,25 @@ export const contentTemplates = pgTable(
   (t) => [index('content_templates_account_idx').on(t.accountId)],
 );
 
-export const messageStatuses = ['scheduled', 'sending', 'sent', 'error', 'cancelled', 'throttled'] as const;
+/**
+ * A message's status. Waiting: scheduled, rate_limited (retried automatically), manual_retry (a
+ * person asked for another try), queued (in a bulk batch). In flight: sending. Outcomes: sent →
+ * delivered → read, or bounced, error (permanent); cancelled and throttled never went out.
+ */
+export const messageStatuses = [
+  'scheduled',
+  'rate_limited',
+  'manual_retry',
+  'queued',
+  'sending',
+  'sent',
+  'delivered',
+  'read',
+  'bounced',
+  'error',
+  'cancelled',
+  'throttled',
+] as const;
 export type MessageStatus = (typeof messageStatuses)[number];
 
 /**
@@ -426,13 +446,66 @@ export const messages = pgTable(
     errorCode: text('error_code'),
     errorMessage: text('error_message'),
     sentAt: timestamp('sent_at', { withTimezone: true }),
+    /** When the status last changed (the TRD's status-updated time). */
+    statusUpdatedAt: timestamp('status_updated_at', { withTimezone: true }).notNull().defaultNow(),
+    /** False for a message a person sent by hand; only automated sends may be retried by a person. */
+    automated: boolean('automated').notNull().default(true),
+    /** How many times a person retried it; the error and times before the last retry are kept below. */
+    retryCount: integer('retry_count').notNull().default(0),
+    previousStatus: text('previous_status'),
+    previousStatusUpdatedAt: timestamp('previous_status_updated_at', { withTimezone: true }),
+    previousErrorCategory: text('previous_error_category'),
+    previousErrorCode: text('previous_error_code'),
+    previousErrorMessage: text('previous_error_message'),
+    /** The bulk batch it travels in, for bulk-send vendors. */
+    bulkBatchId: uuid('bulk_batch_id'),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    readAt: timestamp('read_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     uniqueIndex('messages_idempotency_idx').on(t.invitationId, t.channel, t.reminderLevel),
     index('messages_due_idx').on(t.status, t.dueAt),
+    index('messages_vendor_message_idx').on(t.vendorId, t.vendorMessageId),
+    index('messages_bulk_batch_idx').on(t.bulkBatchId),
   ],
+);
+
+/**
+ * Messages for a bulk-send vendor travel together: open while filling, then claimed (sending)
+ * by exactly one worker, then sent. A batch left sending by a dead worker is recovered and
+ * completed; batches are never deleted.
+ */
+export const bulkBatches = pgTable(
+  'bulk_batches',
+  {
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
+    accountId: uuid('account_id').notNull(),
+    vendorId: uuid('vendor_id').notNull(),
+    status: text('status', { enum: ['open', 'sending', 'sent'] })
+      .notNull()
+      .default('open'),
+    messageCount: integer('message_count').notNull().default(0),
+    attempts: integer('attempts').notNull().default(0),
+    claimedAt: timestamp('claimed_at', { withTimezone: true }),
+    flushedAt: timestamp('flushed_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('bulk_batches_status_idx').on(t.status, t.createdAt)],
+);
+
+/** Vendor callbacks already applied, so a repeated one changes nothing. */
+export const vendorCallbacks = pgTable(
+  'vendor_callbacks',
+  {
+    vendorId: uuid('vendor_id').notNull(),
+    externalEventId: text('external_event_id').notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.vendorId, t.externalEventId] })],
 );
 
 export const webhookSubscriptions = pgTable(

@@ -35,8 +35,60 @@ export interface SingleSendVendor {
   close(): Promise<void>;
 }
 
+/** A vendor that takes many recipients a call (SparkPost transmissions, …), answering per recipient. */
+export interface BulkSendVendor {
+  readonly delivery: 'bulk';
+  /** One outcome per message, in the same order. */
+  sendBatch(messages: readonly OutgoingMessage[]): Promise<SendOutcome[]>;
+  close(): Promise<void>;
+}
+
+export type Vendor = SingleSendVendor | BulkSendVendor;
+
 /** Builds a vendor from its stored settings and opened secrets (validated when they were saved). */
-export type VendorFactory = (settings: Record<string, unknown>, secrets: Record<string, unknown>) => SingleSendVendor;
+export type VendorFactory = (settings: Record<string, unknown>, secrets: Record<string, unknown>) => Vendor;
+
+/** A delivery status a vendor reports in a callback. */
+export type ReportedStatus = 'sent' | 'delivered' | 'read' | 'bounced' | 'failed';
+
+export interface StatusReport {
+  /** The vendor's id for this callback event, so a repeated callback is applied once. */
+  readonly externalEventId: string;
+  /** The vendor's id of the message (what send() returned as vendorMessageId). */
+  readonly vendorMessageId: string;
+  readonly status: ReportedStatus;
+  readonly occurredAt: Date;
+  readonly category?: ErrorCategory;
+  readonly code?: string | null;
+  readonly detail?: string;
+}
+
+/** A customer's reply or button press (WhatsApp), recorded as Replied with the action. */
+export interface ReplyReport {
+  readonly externalEventId: string;
+  /** The message replied to, when the vendor says. */
+  readonly vendorMessageId: string | null;
+  readonly text?: string;
+  /** A quick-reply button's payload. */
+  readonly action?: string;
+  readonly occurredAt: Date;
+}
+
+/** A vendor callback as it arrived: the raw body is what signatures are computed over. */
+export interface CallbackRequest {
+  /** The full public URL the vendor called (Twilio signs it). */
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly rawBody: string;
+}
+
+/** Reads one vendor kind's callbacks. */
+export interface CallbackHandler {
+  /** True only when the request provably comes from the vendor (signature, token or credentials). */
+  verify(request: CallbackRequest, settings: Record<string, unknown>, secrets: Record<string, unknown>): boolean;
+  /** The reports in the body; throws an Error with a readable message for a body it cannot read (→ 400). */
+  parse(request: CallbackRequest): { statuses: StatusReport[]; replies: ReplyReport[] };
+}
 
 /** A refusal, retryable as its category usually is unless the vendor said otherwise. */
 export function refusal(

@@ -57,6 +57,7 @@ const PolicySchema = Type.Object({
   sendWindow: Nullable(SendWindowSchema),
   reminders: RemindersSchema,
   fatigue: Nullable(FatigueSchema),
+  channelFallback: Type.Boolean(),
   createdAt: Timestamp,
 });
 // No `default` keywords: the validator would fill them into PATCH bodies too. Defaults are the database's.
@@ -70,6 +71,11 @@ const PolicyFields = {
   sendWindow: Type.Optional(Nullable(SendWindowSchema)),
   reminders: Type.Optional(RemindersSchema),
   fatigue: Type.Optional(Nullable(FatigueSchema)),
+  channelFallback: Type.Optional(
+    Type.Boolean({
+      description: "Use the next channel when the primary one's value is missing or fails permanently (default false)",
+    }),
+  ),
 };
 
 /** Delivery policies: which channels, in which order, and whether sending is paused. */

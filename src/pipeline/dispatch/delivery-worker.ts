@@ -143,6 +143,6 @@ export class DeliveryWorker {
       const delay = retryDelayMs(this.services.config.sendRetryBaseMs, claimed.attempts, result.retryAfterMs);
       return { kind: 'retry', claimed, dueAt: new Date(now.getTime() + delay), category, code, detail };
     }
-    return { kind: 'error', claimed, vendorId: preparation.vendorId, category, code, detail };
+    return { kind: 'error', claimed, vendorId: preparation.vendorId, category, code, detail, gaveUp: result.retryable };
   }
 }

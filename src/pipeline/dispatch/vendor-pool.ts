@@ -4,12 +4,12 @@ import { openVendorSecrets } from '../../platforms/standalone/vendors.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { Db } from '../../storage/database.js';
 import { vendors } from '../../storage/schema.js';
-import type { SingleSendVendor } from '../../vendors/vendor.js';
+import type { Vendor } from '../../vendors/vendor.js';
 import { vendorFactories } from '../../vendors/vendor-factories.js';
 
 interface Pooled {
   version: string;
-  vendor: SingleSendVendor;
+  vendor: Vendor;
 }
 
 /**
@@ -25,10 +25,7 @@ export class VendorPool {
   ) {}
 
   /** The vendor, or a reason a person can act on when there is none to use. */
-  async get(
-    accountId: string,
-    vendorId: string,
-  ): Promise<{ vendor: SingleSendVendor; kind: string } | { problem: string }> {
+  async get(accountId: string, vendorId: string): Promise<{ vendor: Vendor; kind: string } | { problem: string }> {
     const [row] = await this.db
       .select()
       .from(vendors)

@@ -25,6 +25,7 @@ export interface DeliveryPolicyInput {
   sendWindow?: SendWindow | null;
   reminders?: { afterMinutes: number }[];
   fatigue?: FatigueRule | null;
+  channelFallback?: boolean;
 }
 
 function checkSendWindow(window: SendWindow | null | undefined): void {
@@ -42,6 +43,7 @@ const policyColumns = {
   sendWindow: deliveryPolicies.sendWindow,
   reminders: deliveryPolicies.reminders,
   fatigue: deliveryPolicies.fatigue,
+  channelFallback: deliveryPolicies.channelFallback,
   createdAt: deliveryPolicies.createdAt,
 };
 
@@ -78,6 +80,7 @@ export async function createDeliveryPolicy(
       sendWindow: input.sendWindow ?? null,
       reminders: input.reminders ?? [],
       fatigue: input.fatigue ?? null,
+      channelFallback: input.channelFallback,
     })
     .returning(policyColumns);
   if (!created) throw new Error('insert returned no row');
@@ -119,6 +122,7 @@ export async function updateDeliveryPolicy(
     sendWindow: changes.sendWindow,
     reminders: changes.reminders,
     fatigue: changes.fatigue,
+    channelFallback: changes.channelFallback,
   };
   if (Object.values(set).every((value) => value === undefined)) return getDeliveryPolicy(db, accountId, id);
   const [updated] = await db.update(deliveryPolicies).set(set).where(ownPolicy(accountId, id)).returning(policyColumns);

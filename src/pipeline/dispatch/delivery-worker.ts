@@ -9,6 +9,7 @@ import { claimDueMessages, recoverStaleClaims } from './claim-messages.js';
 import { prepareMessages, type Preparation, type PrepareServices } from './prepare-messages.js';
 import { recordOutcomes, type Outcome } from './record-outcomes.js';
 import type { VendorPool } from './vendor-pool.js';
+import { refusal } from '../../vendors/vendor.js';
 
 export interface DeliveryServices extends PrepareServices {
   readonly config: Config;
@@ -118,7 +119,12 @@ export class DeliveryWorker {
         detail: found.problem,
       };
     }
-    const result = await found.vendor.send(preparation.outgoing);
+    const vendor = found.vendor;
+    const result =
+      vendor.delivery === 'single'
+        ? await vendor.send(preparation.outgoing)
+        : ((await vendor.sendBatch([preparation.outgoing]))[0] ??
+          refusal('unknown', null, 'the vendor answered for no recipient'));
     if (result.ok) {
       const policy = preparation.dispatch.policy;
       const reminder = policy?.reminders[claimed.reminder_level];

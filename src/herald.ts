@@ -8,7 +8,9 @@ import { jobHandlers, jobSchedules } from './jobs/handlers.js';
 import { JobQueue } from './jobs/job-queue.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { BulkFlusher } from './pipeline/dispatch/bulk-flusher.js';
 import { DeliveryWorker } from './pipeline/dispatch/delivery-worker.js';
+import { startBounceReceiver, type BounceReceiver } from './pipeline/feedback/bounce-receiver.js';
 import { EventsOutWorkers } from './pipeline/events-out/events-out-workers.js';
 import { VendorPool } from './pipeline/dispatch/vendor-pool.js';
 import { StandalonePlatform } from './platforms/standalone/standalone-platform.js';
@@ -30,6 +32,8 @@ export interface RunningHerald {
   readonly logger: Logger;
   /** The API's base URL, when this process serves it. */
   readonly url: string | undefined;
+  /** The port of the SMTP endpoint that receives bounces, when this process runs one. */
+  readonly bouncePort: number | undefined;
   /** Stops accepting, lets in-flight requests and jobs finish, closes the database. Idempotent. */
   stop(): Promise<void>;
 }
@@ -59,11 +63,15 @@ export async function startHerald(
   const platform = new StandalonePlatform(database.db);
   let server: HttpApp | undefined;
   let delivery: DeliveryWorker | undefined;
+  let bulkFlusher: BulkFlusher | undefined;
   let eventsOut: EventsOutWorkers | undefined;
+  let bounces: BounceReceiver | undefined;
 
   const stopAll = async () => {
     await server?.close();
+    await bounces?.close();
     await delivery?.stop();
+    await bulkFlusher?.stop();
     await eventsOut?.stop();
     await queue.stop();
     await database.close();
@@ -76,7 +84,8 @@ export async function startHerald(
     await queue.start();
     if (roles.api) {
       const workersHealthy = () =>
-        !roles.workers || (queue.working && delivery?.running === true && eventsOut?.running === true);
+        !roles.workers ||
+        (queue.working && delivery?.running === true && bulkFlusher?.running === true && eventsOut?.running === true);
       server = await buildServer({ config, database, queue, platform, metrics, vault, workersHealthy }, logger);
       await server.listen({ host: config.host, port: config.port });
     }
@@ -96,8 +105,27 @@ export async function startHerald(
         vendors: new VendorPool(database.db, vault),
       });
       delivery.start();
+      // Sends the bulk batches the delivery worker fills; its own vendor clients, closed when it stops.
+      bulkFlusher = new BulkFlusher({
+        database,
+        platform,
+        vault,
+        publicUrl,
+        config,
+        clock,
+        logger,
+        metrics,
+        vendors: new VendorPool(database.db, vault),
+      });
+      bulkFlusher.start();
       eventsOut = new EventsOutWorkers({ database, vault, config, clock, logger, metrics });
       eventsOut.start();
+      if (config.bounceSmtpPort !== undefined) {
+        bounces = await startBounceReceiver(
+          { database, platform, logger, clock },
+          { host: config.bounceSmtpHost, port: config.bounceSmtpPort, closeTimeoutMs: config.shutdownTimeoutMs },
+        );
+      }
     }
   } catch (error) {
     await stopAll().catch(() => undefined);
@@ -116,6 +144,7 @@ export async function startHerald(
     vault,
     logger,
     url,
+    bouncePort: bounces?.port,
     stop() {
       stopping ??= stopAll().then(() => logger.info('Herald stopped'));
       return stopping;

@@ -52,6 +52,8 @@ const schema = z.object({
   HERALD_SEND_MAX_ATTEMPTS: positiveInt.default(10),
   HERALD_SEND_RETRY_BASE_MS: positiveInt.default(30_000),
   HERALD_SEND_CLAIM_TIMEOUT_MS: positiveInt.default(300_000),
+  HERALD_BULK_BATCH_SIZE: positiveInt.default(500),
+  HERALD_BULK_FLUSH_MS: z.coerce.number().int().min(0).default(5000),
   HERALD_EVENTS_BATCH_SIZE: positiveInt.default(1000),
   HERALD_EVENTS_POLL_MS: positiveInt.default(200),
   HERALD_WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
@@ -62,6 +64,9 @@ const schema = z.object({
   HERALD_REPORTER_TICK_MS: positiveInt.default(1000),
   HERALD_REPORTER_RETRY_BASE_MS: positiveInt.default(5000),
   HERALD_REPORTER_RETRY_HORIZON_SECONDS: positiveInt.default(86_400),
+  HERALD_CALLBACK_BODY_LIMIT_BYTES: positiveInt.default(2 * 1024 * 1024),
+  HERALD_BOUNCE_SMTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  HERALD_BOUNCE_SMTP_HOST: z.string().min(1).default('127.0.0.1'),
 });
 
 export type Config = Readonly<{
@@ -93,6 +98,10 @@ export type Config = Readonly<{
   sendRetryBaseMs: number;
   /** A message claimed longer ago than this was being sent by a process that died: it is sent again. */
   sendClaimTimeoutMs: number;
+  /** Most messages a bulk-send vendor gets in one call; a full batch is sent at once. */
+  bulkBatchSize: number;
+  /** How long a bulk batch that is not full waits for more messages before it is sent anyway. */
+  bulkFlushMs: number;
   /** Timeline events the outbox relay publishes per transaction; webhook deliveries claimed at once. */
   eventsBatchSize: number;
   /** How long the events-out workers wait when idle. */
@@ -110,6 +119,11 @@ export type Config = Readonly<{
   reporterTickMs: number;
   reporterRetryBaseMs: number;
   reporterRetryHorizonSeconds: number;
+  /** Largest vendor callback body (read whole before its signature is checked). */
+  callbackBodyLimitBytes: number;
+  /** Port of the SMTP endpoint that receives bounces (delivery status notifications); unset: none. */
+  bounceSmtpPort: number | undefined;
+  bounceSmtpHost: string;
 }>;
 
 /** Command-line options override their environment equivalents. */
@@ -167,6 +181,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     sendMaxAttempts: e.HERALD_SEND_MAX_ATTEMPTS,
     sendRetryBaseMs: e.HERALD_SEND_RETRY_BASE_MS,
     sendClaimTimeoutMs: e.HERALD_SEND_CLAIM_TIMEOUT_MS,
+    bulkBatchSize: e.HERALD_BULK_BATCH_SIZE,
+    bulkFlushMs: e.HERALD_BULK_FLUSH_MS,
     eventsBatchSize: e.HERALD_EVENTS_BATCH_SIZE,
     eventsPollMs: e.HERALD_EVENTS_POLL_MS,
     webhookTimeoutMs: e.HERALD_WEBHOOK_TIMEOUT_MS,
@@ -177,5 +193,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     reporterTickMs: e.HERALD_REPORTER_TICK_MS,
     reporterRetryBaseMs: e.HERALD_REPORTER_RETRY_BASE_MS,
     reporterRetryHorizonSeconds: e.HERALD_REPORTER_RETRY_HORIZON_SECONDS,
+    callbackBodyLimitBytes: e.HERALD_CALLBACK_BODY_LIMIT_BYTES,
+    bounceSmtpPort: e.HERALD_BOUNCE_SMTP_PORT,
+    bounceSmtpHost: e.HERALD_BOUNCE_SMTP_HOST,
   });
 }

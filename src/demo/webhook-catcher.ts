@@ -2,7 +2,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { EventEnvelope } from '../pipeline/events-out/envelope.js';
+import { createSubscription, type SubscriptionInput } from '../pipeline/events-out/subscriptions.js';
 import { verifyWebhookSignature, WebhookHeaders } from '../pipeline/events-out/webhook-signature.js';
+import type { Vault } from '../privacy/vault.js';
+import type { Database } from '../storage/database.js';
 
 /** One request the catcher received, verified against its secrets. */
 export interface CaughtWebhook {
@@ -111,4 +114,33 @@ export async function startWebhookCatcher(options: WebhookCatcherOptions = {}): 
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * The benchmark's hook: starts a catcher and subscribes it to an account's events in a running
+ * Herald (its database and vault), with the secret it verifies against. `catcher.delivered` then
+ * counts the events delivered and verified.
+ *
+ * @example
+ * const herald = await startHerald(config, { api: true, workers: true }, 'bench');
+ * const { catcher } = await startSubscribedCatcher(herald, accountId, { keep: false });
+ * // … post dispatch requests; events per second = catcher.delivered / elapsed seconds
+ */
+export async function startSubscribedCatcher(
+  herald: { readonly database: Database; readonly vault: Vault },
+  accountId: string,
+  options: WebhookCatcherOptions & { subscription?: Omit<SubscriptionInput, 'url'> } = {},
+): Promise<{ catcher: WebhookCatcher; subscriptionId: string }> {
+  const catcher = await startWebhookCatcher(options);
+  try {
+    const { subscription, secret } = await createSubscription(herald.database.db, herald.vault, accountId, {
+      ...options.subscription,
+      url: catcher.url,
+    });
+    catcher.setSecrets([secret]);
+    return { catcher, subscriptionId: subscription.id };
+  } catch (error) {
+    await catcher.close();
+    throw error;
+  }
 }

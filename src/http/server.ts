@@ -27,6 +27,8 @@ import { linkRoutes } from './routes/link-routes.js';
 import { responseRoutes } from './routes/response-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
 import { campaignReporterRoutes } from './routes/campaign-reporter-routes.js';
+import { vendorCallbackRoutes } from './routes/vendor-callback-routes.js';
+import { messageRoutes } from './routes/message-routes.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -50,6 +52,8 @@ const routeModules = [
   templateRoutes,
   webhookRoutes,
   campaignReporterRoutes,
+  vendorCallbackRoutes,
+  messageRoutes,
 ];
 
 export async function buildServer(ctx: HttpContext, logger: Logger): Promise<HttpApp> {

@@ -28,6 +28,8 @@ export interface DispatchDefinition {
     readonly sendWindow: SendWindow | null;
     readonly reminders: readonly { afterMinutes: number }[];
     readonly fatigue: FatigueRule | null;
+    /** Whether a record may go by a later channel when the primary one's address is missing or fails for good. */
+    readonly channelFallback?: boolean;
   } | null;
   /** Content template ids per channel: the first message's and each reminder's. */
   readonly templates: Partial<Record<Channel, { initial: string; reminders?: string[] }>>;

@@ -2,6 +2,10 @@ import { FormatRegistry, Type, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { normalizeEmail } from '../pipeline/ingest/contact-values.js';
 import type { Channel } from '../storage/schema.js';
+import { httpVendorKind } from './http/http-kind.js';
+import { messageBirdKind } from './messagebird/messagebird-kind.js';
+import { twilioKind } from './twilio/twilio-kind.js';
+import { whatsAppCloudKind } from './whatsapp-cloud/whatsapp-cloud-kind.js';
 
 /** What Herald knows about one kind of vendor: the channel it serves and what configures it. */
 export interface VendorKind {
@@ -48,7 +52,52 @@ const smtp: VendorKind = {
   ),
 };
 
-export const vendorKinds: ReadonlyMap<string, VendorKind> = new Map([[smtp.kind, smtp]]);
+const sparkpost: VendorKind = {
+  kind: 'sparkpost',
+  channel: 'email',
+  delivery: 'bulk',
+  settings: Type.Object(
+    {
+      baseUrl: Type.String({
+        pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$',
+        maxLength: 500,
+        default: 'https://api.sparkpost.com',
+        description:
+          'https://api.sparkpost.com, https://api.eu.sparkpost.com or an enterprise endpoint, without /api/v1',
+      }),
+      fromAddress: Type.String({ format: 'email', maxLength: 254 }),
+      fromName: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+      campaignId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+      transactional: Type.Boolean({ default: false }),
+      openTracking: Type.Boolean({ default: false }),
+      // Off by default: SparkPost would rewrite the survey and unsubscribe links through its own domain.
+      clickTracking: Type.Boolean({ default: false }),
+      requestTimeoutMs: Type.Integer({ minimum: 1000, maximum: 120_000, default: 30_000 }),
+      /** The custom header the webhook sends `secrets.webhookToken` in (default x-herald-webhook-token). */
+      webhookTokenHeader: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9-]+$', maxLength: 100 })),
+    },
+    { additionalProperties: false },
+  ),
+  secrets: Type.Object(
+    {
+      apiKey: Type.String({ minLength: 1, maxLength: 500 }),
+      // The webhook's credentials: Basic authentication, a custom header token, or both.
+      webhookUsername: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+      webhookPassword: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+      webhookToken: Type.Optional(Type.String({ minLength: 16, maxLength: 1000 })),
+    },
+    { additionalProperties: false },
+  ),
+};
+
+export const vendorKinds: ReadonlyMap<string, VendorKind> = new Map([
+  [smtp.kind, smtp],
+  [sparkpost.kind, sparkpost],
+  [messageBirdKind.kind, messageBirdKind],
+  [twilioKind.kind, twilioKind],
+  [whatsAppCloudKind.kind, whatsAppCloudKind],
+  [httpVendorKind.kind, httpVendorKind],
+]);
 
 /** One problem with one field, e.g. `{ field: 'settings.port', problem: 'must be at most 65535' }`. */
 export interface FieldProblem {

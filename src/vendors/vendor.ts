@@ -9,6 +9,8 @@ export interface OutgoingMessage {
   readonly html?: string;
   readonly text: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** The recipient's survey and unsubscribe links, for vendors that place them outside the text (WhatsApp template parameters). */
+  readonly links?: { readonly survey: string; readonly unsubscribe: string };
 }
 
 /** What became of one send: accepted, or refused with a translated cause. */
@@ -71,6 +73,11 @@ export interface ReplyReport {
   readonly text?: string;
   /** A quick-reply button's payload. */
   readonly action?: string;
+  /**
+   * The sender's number as the vendor gives it (e.g. "447700900123" or "+447700900123"): used only
+   * to find the invitation by its hashed number when the reply names no message; never stored.
+   */
+  readonly from?: string;
   readonly occurredAt: Date;
 }
 
@@ -88,6 +95,16 @@ export interface CallbackHandler {
   verify(request: CallbackRequest, settings: Record<string, unknown>, secrets: Record<string, unknown>): boolean;
   /** The reports in the body; throws an Error with a readable message for a body it cannot read (→ 400). */
   parse(request: CallbackRequest): { statuses: StatusReport[]; replies: ReplyReport[] };
+  /**
+   * A subscription handshake (GET on the callback URL), for vendors that verify the URL before
+   * calling it: the text to answer with 200, or null to refuse (403). WhatsApp Cloud:
+   * `?hub.mode=subscribe&hub.verify_token=…&hub.challenge=123` → "123" when the token matches.
+   */
+  handshake?(
+    query: Readonly<Record<string, string | undefined>>,
+    settings: Record<string, unknown>,
+    secrets: Record<string, unknown>,
+  ): string | null;
 }
 
 /** A refusal, retryable as its category usually is unless the vendor said otherwise. */

@@ -5,7 +5,15 @@ import type { Clock } from '../../src/clock.js';
 import type { Database } from '../../src/storage/database.js';
 import { vendors } from '../../src/storage/schema.js';
 import type { TestHerald } from './herald.js';
-import { apiRequest, invitationRows, postDispatchRequest, type Answer, type InvitationRow, type MultiStatus, type Prefill } from './ingest.js';
+import {
+  apiRequest,
+  invitationRows,
+  postDispatchRequest,
+  type Answer,
+  type InvitationRow,
+  type MultiStatus,
+  type Prefill,
+} from './ingest.js';
 import { seedDispatch, type SeededDispatch } from './platform.js';
 import type { RecipientRule, SinkMessage, SmtpSink } from './smtp-sink.js';
 import { waitFor } from './wait.js';
@@ -137,11 +145,7 @@ export async function messageRows(database: Database, invitationIds: readonly st
 }
 
 /** The message of an invitation at a reminder level, if there is one. */
-export async function messageOf(
-  database: Database,
-  invitationId: string,
-  level = 0,
-): Promise<MessageRow | undefined> {
+export async function messageOf(database: Database, invitationId: string, level = 0): Promise<MessageRow | undefined> {
   return (await messageRows(database, [invitationId])).find((m) => m.reminder_level === level);
 }
 

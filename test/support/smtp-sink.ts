@@ -22,7 +22,7 @@ export interface SmtpSink {
 /** A real SMTP server on loopback that keeps what it receives (parsed) and refuses as `rule` says. */
 export async function startSmtpSink(rule: RecipientRule = () => undefined, port = 0): Promise<SmtpSink> {
   const messages: SinkMessage[] = [];
-  const sink = { rule } as { rule: RecipientRule };
+  const sink: { rule: RecipientRule } = { rule };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],

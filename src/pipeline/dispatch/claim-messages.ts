@@ -30,7 +30,7 @@ export function claimDueMessages(sql: SqlExecutor, now: Date, limit: number): Pr
   return sql.query<ClaimedMessage>(
     `WITH claimed AS (
        UPDATE messages m SET status = 'sending', claimed_at = $1, attempts = m.attempts + 1, updated_at = $1
-       FROM (SELECT id FROM messages WHERE status = 'scheduled' AND due_at <= $1
+       FROM (SELECT id FROM messages WHERE status IN ('scheduled', 'rate_limited', 'manual_retry') AND due_at <= $1
              ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED) due
        WHERE m.id = due.id
        RETURNING m.id, m.account_id, m.invitation_id, m.dispatch_id, m.channel, m.reminder_level, m.attempts, m.vendor_id)

@@ -3,13 +3,13 @@ import type { Clock } from '../../clock.js';
 import type { Config } from '../../config/config.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { recipientZone } from '../scheduling/schedule-first-messages.js';
-import { nextOpening } from '../scheduling/send-window.js';
+import { fallbackDefinitions } from '../scheduling/channel-fallback.js';
+import { queueForBulkSend, type BulkEntry } from './bulk-batches.js';
 import { claimDueMessages, recoverStaleClaims } from './claim-messages.js';
+import { answeredOutcome, unsentOutcome, vendorProblemOutcome } from './delivery-outcomes.js';
 import { prepareMessages, type Preparation, type PrepareServices } from './prepare-messages.js';
-import { recordOutcomes, type Outcome } from './record-outcomes.js';
+import { permanentFailuresOf, recordOutcomes, type Outcome } from './record-outcomes.js';
 import type { VendorPool } from './vendor-pool.js';
-import { refusal } from '../../vendors/vendor.js';
 
 export interface DeliveryServices extends PrepareServices {
   readonly config: Config;
@@ -20,17 +20,12 @@ export interface DeliveryServices extends PrepareServices {
 }
 
 const RECOVERY_INTERVAL_MS = 10_000;
-const PAUSED_RECHECK_MS = 60_000;
-
-/** Exponential backoff with jitter: base·2^(n−1), between half and all of it, at most a day. */
-export function retryDelayMs(baseMs: number, attempt: number, vendorAskedMs?: number): number {
-  const exponential = Math.min(86_400_000, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.max(vendorAskedMs ?? 0, Math.round(exponential * (0.5 + Math.random() / 2)));
-}
 
 /**
  * Sends due messages: claims a batch, prepares it (vault, templates, unsubscribe check), sends
- * each through its vendor, and records every outcome. Loops at once while there is work.
+ * each through its vendor, and records every outcome. Messages for bulk-send vendors join their
+ * vendor's open bulk batch instead (queued), which the BulkFlusher sends. Loops at once while
+ * there is work.
  */
 export class DeliveryWorker {
   readonly #stopping = new AbortController();
@@ -84,71 +79,26 @@ export class DeliveryWorker {
     const batch = await claimDueMessages(database.sql, now, config.deliveryBatchSize);
     if (batch.length === 0) return 0;
     const preparations = await prepareMessages(this.services, batch);
-    const outcomes = await Promise.all(preparations.map((p) => this.#deliver(p)));
-    await database.transaction((tx) => recordOutcomes(tx.sql, outcomes, this.services.clock.now()));
-    for (const o of outcomes) this.services.metrics.jobOutcomes.inc({ job: 'delivery', outcome: o.kind });
+    const results = await Promise.all(preparations.map((p) => this.#deliver(p)));
+    const outcomes = results.filter((r): r is Outcome => r.kind !== 'queue');
+    const queued = results.filter((r): r is BulkEntry => r.kind === 'queue');
+    const fallback = await fallbackDefinitions(this.services.platform, permanentFailuresOf(outcomes));
+    await database.transaction(async (tx) => {
+      await recordOutcomes(tx.sql, outcomes, this.services.clock.now(), fallback);
+      if (queued.length > 0) await queueForBulkSend(tx.sql, queued, config.bulkBatchSize, this.services.clock.now());
+    });
+    for (const o of results) this.services.metrics.jobOutcomes.inc({ job: 'delivery', outcome: o.kind });
     return batch.length;
   }
 
-  async #deliver(preparation: Preparation): Promise<Outcome> {
-    const { claimed } = preparation;
-    const now = this.services.clock.now();
-    switch (preparation.kind) {
-      case 'cancel':
-        return { kind: 'cancel', claimed, reason: preparation.reason };
-      case 'defer':
-        return { kind: 'defer', claimed, dueAt: new Date(now.getTime() + PAUSED_RECHECK_MS) };
-      case 'fail':
-        return {
-          kind: 'error',
-          claimed,
-          vendorId: null,
-          category: preparation.category,
-          code: null,
-          detail: preparation.detail,
-        };
-    }
-    const found = await this.services.vendors.get(claimed.account_id, preparation.vendorId);
-    if ('problem' in found) {
-      return {
-        kind: 'error',
-        claimed,
-        vendorId: preparation.vendorId,
-        category: 'auth_or_config',
-        code: null,
-        detail: found.problem,
-      };
-    }
-    const vendor = found.vendor;
-    const result =
-      vendor.delivery === 'single'
-        ? await vendor.send(preparation.outgoing)
-        : ((await vendor.sendBatch([preparation.outgoing]))[0] ??
-          refusal('unknown', null, 'the vendor answered for no recipient'));
-    if (result.ok) {
-      const policy = preparation.dispatch.policy;
-      const reminder = policy?.reminders[claimed.reminder_level];
-      const sentAt = this.services.clock.now();
-      return {
-        kind: 'sent',
-        claimed,
-        vendorId: preparation.vendorId,
-        via: found.kind,
-        vendorMessageId: result.vendorMessageId,
-        nextReminderAt: reminder
-          ? nextOpening(
-              new Date(sentAt.getTime() + reminder.afterMinutes * 60_000),
-              policy?.sendWindow ?? null,
-              recipientZone(preparation.dispatch, claimed.prefills),
-            )
-          : null,
-      };
-    }
-    const { category, code, detail } = result;
-    if (result.retryable && claimed.attempts < this.services.config.sendMaxAttempts) {
-      const delay = retryDelayMs(this.services.config.sendRetryBaseMs, claimed.attempts, result.retryAfterMs);
-      return { kind: 'retry', claimed, dueAt: new Date(now.getTime() + delay), category, code, detail };
-    }
-    return { kind: 'error', claimed, vendorId: preparation.vendorId, category, code, detail, gaveUp: result.retryable };
+  async #deliver(preparation: Preparation): Promise<Outcome | BulkEntry> {
+    if (preparation.kind !== 'send') return unsentOutcome(preparation, this.services.clock.now());
+    const { claimed, vendorId } = preparation;
+    const found = await this.services.vendors.get(claimed.account_id, vendorId);
+    if ('problem' in found) return vendorProblemOutcome(preparation, found.problem);
+    // A bulk-send vendor takes many recipients a call: the message waits in its vendor's bulk batch.
+    if (found.vendor.delivery === 'bulk') return { kind: 'queue', claimed, vendorId, via: found.kind };
+    const result = await found.vendor.send(preparation.outgoing);
+    return answeredOutcome(this.services, preparation, found.kind, result);
   }
 }

@@ -170,6 +170,7 @@ export async function prepareMessages(
             id: claimed.id,
             to,
             ...rendered,
+            links,
             // RFC 8058 one-click unsubscribe: mail clients show an unsubscribe button that POSTs here.
             headers: {
               'List-Unsubscribe': `<${links.unsubscribe}>`,

@@ -1,6 +1,11 @@
 import type { SqlExecutor } from '../../storage/database.js';
 import type { LogLevel, MessageStatus } from '../../storage/schema.js';
 import { errorCategories, type ErrorCategory } from '../../vendors/error-categories.js';
+import {
+  fallBackToNextChannel,
+  type FallbackDefinitions,
+  type PermanentFailure,
+} from '../scheduling/channel-fallback.js';
 import { eventChannelOf } from '../scheduling/schedule-first-messages.js';
 import { EventAction } from '../timeline.js';
 import type { ClaimedMessage } from './claim-messages.js';
@@ -30,6 +35,8 @@ export type Outcome =
       category: ErrorCategory;
       code: string | null;
       detail: string;
+      /** A retryable refusal that used up the last attempt. */
+      gaveUp?: boolean;
     }
   | { kind: 'cancel'; claimed: ClaimedMessage; reason: string }
   | { kind: 'defer'; claimed: ClaimedMessage; dueAt: Date };
@@ -57,9 +64,29 @@ interface EventInsert {
   level: LogLevel | null;
 }
 
-/** The message a person reads: what it means, what to do, and the vendor's own words. */
-export function readableError(category: ErrorCategory, code: string | null, detail: string): string {
-  return `${errorCategories[category].advice} Vendor said: ${code ? `${code} ` : ''}${detail}`.slice(0, 2000);
+/**
+ * The message a person reads: what it means, what to do, and the vendor's own words. After the
+ * last attempt (`gaveUpAfter`), a category's promise of another try is replaced by how many were made.
+ *
+ * @example readableError('invalid_recipient', '550', '550 5.1.1 User unknown')
+ * // 'The address does not exist or is malformed: correct it and send again. Vendor said: 550 5.1.1 User unknown'
+ */
+export function readableError(
+  category: ErrorCategory,
+  code: string | null,
+  detail: string,
+  gaveUpAfter?: number,
+): string {
+  const advice = errorCategories[category].advice;
+  const meaning =
+    gaveUpAfter === undefined
+      ? advice
+      : `${advice.replace(/;[^;]*\bretried\b[^;]*$/, '.')} Herald gave up after ${gaveUpAfter} attempts.`;
+  // SMTP replies ("550 5.1.1 …", "550-…") start with their own code: say it once.
+  const repeatsCode =
+    code !== null && (detail === code || detail.startsWith(`${code} `) || detail.startsWith(`${code}-`));
+  const said = code && !repeatsCode ? `${code} ${detail}` : detail;
+  return `${meaning} Vendor said: ${said}`.slice(0, 2000);
 }
 
 function rows(outcome: Outcome, now: string): { update: MessageUpdate; events: EventInsert[] } {
@@ -110,7 +137,8 @@ function rows(outcome: Outcome, now: string): { update: MessageUpdate; events: E
       const errorMessage = readableError(outcome.category, outcome.code, outcome.detail);
       const update: MessageUpdate = {
         ...base,
-        status: 'scheduled',
+        // Rate-limited messages wait as such (the TRD's Rate Limited); other refusals wait as scheduled.
+        status: outcome.category === 'rate_limited' ? 'rate_limited' : 'scheduled',
         dueAt: outcome.dueAt.toISOString(),
         errorCategory: outcome.category,
         errorCode: outcome.code,
@@ -123,7 +151,12 @@ function rows(outcome: Outcome, now: string): { update: MessageUpdate; events: E
       };
     }
     case 'error': {
-      const errorMessage = readableError(outcome.category, outcome.code, outcome.detail);
+      const errorMessage = readableError(
+        outcome.category,
+        outcome.code,
+        outcome.detail,
+        outcome.gaveUp ? claimed.attempts : undefined,
+      );
       return {
         update: {
           ...base,
@@ -149,8 +182,35 @@ function rows(outcome: Outcome, now: string): { update: MessageUpdate; events: E
   }
 }
 
-/** Writes a batch's outcomes in one transaction: message states, timeline entries and the next reminders. */
-export async function recordOutcomes(sql: SqlExecutor, outcomes: readonly Outcome[], now: Date): Promise<void> {
+/** The outcomes that failed for good, as channel fallback takes them. */
+export function permanentFailuresOf(outcomes: readonly Outcome[]): PermanentFailure[] {
+  return outcomes.flatMap(({ kind, claimed }): PermanentFailure[] =>
+    kind === 'error'
+      ? [
+          {
+            accountId: claimed.account_id,
+            invitationId: claimed.invitation_id,
+            dispatchId: claimed.dispatch_id,
+            channel: claimed.channel,
+            reminderLevel: claimed.reminder_level,
+            status: 'error',
+          },
+        ]
+      : [],
+  );
+}
+
+/**
+ * Writes a batch's outcomes in one transaction: message states, timeline entries, the next
+ * reminders and, given the failures' dispatch definitions (read before the transaction), the next
+ * channel's message where the policy allows channel fallback.
+ */
+export async function recordOutcomes(
+  sql: SqlExecutor,
+  outcomes: readonly Outcome[],
+  now: Date,
+  fallback?: FallbackDefinitions,
+): Promise<void> {
   const at = now.toISOString();
   const all = outcomes.map((o) => rows(o, at));
   const updates = all.map((r) => r.update);
@@ -158,7 +218,8 @@ export async function recordOutcomes(sql: SqlExecutor, outcomes: readonly Outcom
     `UPDATE messages m SET status = x.status, due_at = COALESCE(x.due_at, m.due_at), sent_at = x.sent_at,
        vendor_id = COALESCE(x.vendor_id, m.vendor_id), vendor_message_id = x.vendor_message_id,
        error_category = x.error_category, error_code = x.error_code, error_message = x.error_message,
-       attempts = m.attempts - x.uncount, claimed_at = NULL, updated_at = $1
+       attempts = m.attempts - x.uncount, claimed_at = NULL, updated_at = $1,
+       status_updated_at = CASE WHEN x.uncount = 1 THEN m.status_updated_at ELSE $1 END
      FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int[])
        AS x(id, status, due_at, sent_at, vendor_id, vendor_message_id, error_category, error_code, error_message, uncount)
      WHERE m.id = x.id AND m.status = 'sending'`,
@@ -219,4 +280,5 @@ export async function recordOutcomes(sql: SqlExecutor, outcomes: readonly Outcom
       ],
     );
   }
+  if (fallback) await fallBackToNextChannel(sql, fallback, permanentFailuresOf(outcomes), now);
 }

@@ -157,7 +157,7 @@ export class ReporterSender {
     }
     if (result.kind === 'answered' && result.status >= 200 && result.status < 300) {
       await database.sql.query(
-        `UPDATE reporter_posts SET status = 'delivered', attempts = attempts + 1, last_error = NULL
+        `UPDATE reporter_posts SET status = 'delivered', attempts = attempts + 1
          WHERE id = ANY($1::bigint[]) AND status = 'pending'`,
         [post.ids.map(String)],
       );

@@ -53,6 +53,7 @@ export function checkDispatch(
       uuidQuestionId: policy.uuidQuestionId,
       channelQuestions,
       languageQuestionId: dispatch.questions.find((q) => q.tags.includes(LANGUAGE_TAG))?.id,
+      channelFallback: policy.channelFallback ?? false,
     },
   };
 }

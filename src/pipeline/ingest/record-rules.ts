@@ -35,6 +35,8 @@ export interface DispatchRules {
   /** Channel → the question holding its address. */
   readonly channelQuestions: ReadonlyMap<Channel, string>;
   readonly languageQuestionId: string | undefined;
+  /** The policy lets a record without a usable primary address go by a later channel that has one. */
+  readonly channelFallback: boolean;
 }
 
 function normalizeFor(channel: Channel, value: string, settings: PlatformSettings): Normalized {
@@ -66,6 +68,19 @@ export function checkRecord(rules: DispatchRules, record: readonly RawPrefill[])
       dropped.push(questionId);
     }
   }
+  // Channel fallback: the first later channel with a valid address and a vendor carries the record;
+  // the unusable primary address is dropped like an unusable secondary one.
+  let channel = primary;
+  const fallback =
+    rejection !== null && rules.channelFallback
+      ? [...rules.channelQuestions].find(([c, q]) => c !== primary && normalized.has(q) && rules.dispatch.channelVendors[c])
+      : undefined;
+  if (fallback) {
+    [channel] = fallback;
+    rejection = null;
+    const primaryQuestion = rules.channelQuestions.get(primary);
+    if (primaryQuestion && !normalized.has(primaryQuestion)) values.delete(primaryQuestion);
+  }
   const rawUuid = values.get(rules.uuidQuestionId)?.trim();
   if (!rawUuid) rejection ??= 'Failed due to no UUID (common identifier)';
 
@@ -81,14 +96,14 @@ export function checkRecord(rules: DispatchRules, record: readonly RawPrefill[])
     prefills.push({ questionId, input, hashed });
   }
 
-  const targetQuestion = rules.channelQuestions.get(primary);
+  const targetQuestion = rules.channelQuestions.get(channel);
   const address = targetQuestion ? normalized.get(targetQuestion) : undefined;
   const identifiers = [address, rawUuid].filter((v): v is string => !!v).map((v) => hashPii(v, settings.hashAlgorithm));
   const language = rules.languageQuestionId ? values.get(rules.languageQuestionId)?.trim().toLowerCase() : undefined;
   return {
     rejection,
     uuid: stored.get(rules.uuidQuestionId) ?? null,
-    channel: primary,
+    channel,
     target: targetQuestion ? (stored.get(targetQuestion) ?? null) : null,
     language: language && /^[a-z]{2}$/.test(language) ? language : rules.dispatch.defaultLanguage,
     prefills,

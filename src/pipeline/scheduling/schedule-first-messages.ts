@@ -26,7 +26,12 @@ export function recipientZone(dispatch: DispatchDefinition, prefills: readonly S
   return question ? prefills.find((p) => p.questionId === question && !p.hashed)?.input : undefined;
 }
 
-/** How many first invitations each UUID received within the fatigue period, across the account. */
+/**
+ * How many first invitations each UUID received within the fatigue period, across the account:
+ * those on their way (waiting in any form, or in flight) and those that went out (sent, delivered,
+ * read). Only first messages that never reached anyone (error, bounced, cancelled, throttled) do
+ * not count; an invitation counts once, whatever its channels.
+ */
 async function recentInvitations(
   sql: SqlExecutor,
   accountId: string,
@@ -34,9 +39,9 @@ async function recentInvitations(
   since: Date,
 ): Promise<Map<string, number>> {
   const rows = await sql.query<{ uuid: string; count: string }>(
-    `SELECT i.uuid, count(*) AS count FROM messages m JOIN invitations i ON i.id = m.invitation_id
+    `SELECT i.uuid, count(DISTINCT m.invitation_id) AS count FROM messages m JOIN invitations i ON i.id = m.invitation_id
      WHERE i.account_id = $1 AND i.uuid = ANY($2::text[]) AND m.reminder_level = 0
-       AND m.status IN ('scheduled', 'sending', 'sent') AND m.created_at >= $3
+       AND m.status NOT IN ('error', 'bounced', 'cancelled', 'throttled') AND m.created_at >= $3
      GROUP BY i.uuid`,
     [accountId, uuids, since.toISOString()],
   );

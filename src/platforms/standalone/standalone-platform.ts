@@ -39,6 +39,7 @@ export class StandalonePlatform implements ExperiencePlatform {
         sendWindow: deliveryPolicies.sendWindow,
         reminders: deliveryPolicies.reminders,
         fatigue: deliveryPolicies.fatigue,
+        channelFallback: deliveryPolicies.channelFallback,
       })
       .from(deliveryPolicies)
       .where(and(eq(deliveryPolicies.accountId, accountId), eq(deliveryPolicies.id, dispatch.deliveryPolicyId)));

@@ -1,0 +1,228 @@
+/**
+ * Herald's benchmark: `npm run bench [-- --quick] [-- --json FILE]`. See BENCHMARKS.md.
+ *
+ * PostgreSQL when DATABASE_URL is set (the bench creates and drops its own databases on that
+ * server), the embedded PGlite otherwise. Herald runs as a child process (`herald api` / `herald
+ * serve`), the SMTP sink as another; the driver (this process) sends requests and runs the floors.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { BenchContext } from './context.js';
+import { runFloorEndToEnd, runHeraldEndToEnd, type EndToEndRun, type FloorRun } from './end-to-end.js';
+import { benchEvents } from './events.js';
+import { benchIngest, type IngestResult } from './ingest.js';
+import { buildHerald, startSink } from './processes.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    only: { type: 'string', description: 'comma-separated: ingest, e2e, scale' },
+    runs: { type: 'string', default: '5' },
+    'cpu-prof': { type: 'string', description: 'write CPU profiles of the Herald processes to this directory' },
+  },
+});
+
+const quick = args.quick ?? false;
+const only = new Set((args.only ?? 'ingest,e2e,scale').split(',').map((s) => s.trim()));
+const ingestRuns = Math.max(5, Number(args.runs));
+const endToEndN = quick ? 10_000 : 100_000;
+const scaleNs = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
+/** Every run is bounded: at least 200 invitations a second, or it stops and says it did not finish. */
+const timeoutFor = (n: number) => 60_000 + n * 5;
+
+/**
+ * How the benchmark deploys Herald. Every HERALD_* variable in the bench's own environment
+ * overrides these (to try other settings without editing the bench).
+ */
+function heraldEnv(): Record<string, string> {
+  const tuned: Record<string, string> = {
+    HERALD_LOG_LEVEL: 'warn',
+    HERALD_VAULT_KEYS: `bench1:${randomBytes(32).toString('base64')}`,
+    // An 18,000-record request of this shape is ≈ 8.3 MB: above the 8 MiB default.
+    HERALD_BODY_LIMIT_BYTES: String(16 * 1024 * 1024),
+    // Invitations out within a second of acceptance rather than the default 5 s grouping window.
+    HERALD_TOKEN_FLUSH_MS: '1000',
+    // Idle workers look for new work every 100 ms rather than 500 / 250 ms.
+    HERALD_WORKER_POLL_MS: '100',
+    HERALD_DELIVERY_POLL_MS: '100',
+  };
+  for (const [name, value] of Object.entries(process.env))
+    if (name.startsWith('HERALD_') && value !== undefined) tuned[name] = value;
+  return tuned;
+}
+
+const fmt = (value: number | null | undefined, digits = 0) =>
+  value === null || value === undefined || !Number.isFinite(value)
+    ? 'n/a'
+    : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
+  return [line(rows[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join(
+    '\n',
+  );
+}
+
+function machine() {
+  return {
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+    freeMemoryGb: Math.round((os.freemem() / 1024 ** 3) * 10) / 10,
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+  };
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const databaseUrl = process.env.DATABASE_URL || undefined;
+  const database = databaseUrl ? 'postgres' : 'pglite';
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-bench-'));
+  const env = heraldEnv();
+  log(`herald bench (${quick ? 'quick' : 'full'}) on ${database}; scratch in ${tmp}`);
+  const main = await buildHerald(path.join(tmp, 'build'), log);
+  const sink = await startSink();
+  const cpuProf = args['cpu-prof'] ? path.resolve(args['cpu-prof']) : undefined;
+  const ctx: BenchContext = {
+    main,
+    tmp,
+    databaseUrl,
+    heraldEnv: env,
+    sink,
+    heraldNodeOptions: cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [],
+    log,
+  };
+
+  let ingest: IngestResult | undefined;
+  let herald: EndToEndRun | undefined;
+  let floor: FloorRun | undefined;
+  const scale: EndToEndRun[] = [];
+  try {
+    if (only.has('ingest')) {
+      log(`ingest: ${ingestRuns} requests of 18,000 records, each followed by its floor`);
+      ingest = await benchIngest(ctx, ingestRuns);
+    }
+    if (only.has('e2e') || only.has('scale')) {
+      const wanted = only.has('scale') ? [...new Set([...(only.has('e2e') ? [endToEndN] : []), ...scaleNs])] : [endToEndN];
+      for (const n of wanted.sort((a, b) => a - b)) {
+        log(`end to end: ${n.toLocaleString('en-US')} invitations through Herald`);
+        const run = await runHeraldEndToEnd(ctx, n, timeoutFor(n));
+        log(
+          `  ${run.completed ? '' : 'INCOMPLETE: '}${fmt(run.delivered)} delivered in ${fmt(run.ms / 1000, 1)} s: ${fmt(run.perSecond)}/s, peak RSS ${fmt(run.peakRssMb)} MB`,
+        );
+        if (n === endToEndN) herald = run;
+        if (scaleNs.includes(n)) scale.push(run);
+        if (n === endToEndN && only.has('e2e')) {
+          log(`end to end floor: ${n.toLocaleString('en-US')} messages, nodemailer straight to the sink`);
+          floor = await runFloorEndToEnd(ctx, n, timeoutFor(n));
+          log(`  ${fmt(floor.perSecond)}/s`);
+        }
+      }
+    }
+  } finally {
+    await sink.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+
+  const events = benchEvents();
+  const first = scale[0];
+  const last = scale.at(-1);
+  const result = {
+    database,
+    mode: quick ? 'quick' : 'full',
+    startedAt: startedAt.toISOString(),
+    durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
+    machine: machine(),
+    heraldSettings: Object.fromEntries(Object.entries(env).filter(([k]) => k !== 'HERALD_VAULT_KEYS')),
+    ingest: ingest ?? null,
+    endToEnd:
+      herald && floor
+        ? {
+            invitations: herald.invitations,
+            completed: herald.completed,
+            perSecond: herald.perSecond,
+            floorPerSecond: floor.perSecond,
+            ratio: herald.perSecond / floor.perSecond,
+            peakRssMb: herald.peakRssMb,
+            startRssMb: herald.startRssMb,
+            avgMessageBytes: herald.avgMessageBytes,
+            floorAvgMessageBytes: floor.avgMessageBytes,
+            requestMs: herald.requestMs,
+            heraldProblems: herald.heraldProblems,
+            timeline: herald.timeline,
+          }
+        : null,
+    scale: scale.map((r) => ({
+      invitations: r.invitations,
+      completed: r.completed,
+      msPerInvitation: r.msPerInvitation,
+      perSecond: r.perSecond,
+      peakRssMb: r.peakRssMb,
+    })),
+    /** ms per invitation at the largest N divided by that at the smallest: 1.0 is a flat line. */
+    scaleGrowth: first && last && first !== last ? last.msPerInvitation / first.msPerInvitation : null,
+    /** Peak RSS at the largest N divided by that at the smallest: 1.0 is flat memory. */
+    memoryGrowth: first && last && first !== last ? last.peakRssMb / first.peakRssMb : null,
+    events,
+  };
+
+  const rows = [['measure', 'Herald', 'floor', 'ratio', 'bar', 'met']];
+  if (result.ingest) {
+    const i = result.ingest;
+    rows.push([
+      `ingest 18,000 records (median of ${i.runs.length})`,
+      `${fmt(i.ms)} ms`,
+      `${fmt(i.floorMs)} ms`,
+      fmt(i.ratio, 2),
+      '≤ 1.50',
+      i.ratio <= 1.5 ? 'yes' : 'NO',
+    ]);
+  }
+  if (result.endToEnd) {
+    const e = result.endToEnd;
+    rows.push([
+      `end to end ${fmt(e.invitations)} invitations`,
+      `${fmt(e.perSecond)}/s`,
+      `${fmt(e.floorPerSecond)}/s`,
+      fmt(e.ratio, 2),
+      '≥ 0.70',
+      e.ratio >= 0.7 && e.completed ? 'yes' : 'NO',
+    ]);
+    rows.push(['peak RSS of Herald (VmHWM)', `${fmt(e.peakRssMb)} MB`, '', '', '', '']);
+  }
+  for (const s of result.scale) {
+    rows.push([
+      `scale ${fmt(s.invitations)}${s.completed ? '' : ' (INCOMPLETE)'}`,
+      `${fmt(s.msPerInvitation, 3)} ms/inv`,
+      '',
+      '',
+      '',
+      `RSS ${fmt(s.peakRssMb)} MB`,
+    ]);
+  }
+  if (result.scaleGrowth !== null) {
+    rows.push(['scale slope (ms/inv largest ÷ smallest)', fmt(result.scaleGrowth, 2), '', '', '≈ 1.0', '']);
+    rows.push(['memory (peak RSS largest ÷ smallest)', fmt(result.memoryGrowth, 2), '', '', '≈ 1.0', '']);
+  }
+  rows.push(['events delivered per second', events.perSecond === null ? 'not available' : fmt(events.perSecond), '', '', '', '']);
+  process.stdout.write(`\nHerald benchmark, ${result.mode}, ${database}, ${result.machine.cpus} CPUs, Node ${process.version}\n`);
+  process.stdout.write(`${table(rows)}\n`);
+  if (events.perSecond === null) process.stdout.write(`events: ${events.note}\n`);
+  if (args.json) {
+    fs.writeFileSync(args.json, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`results written to ${args.json}\n`);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,38 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { transportSettings, urlSetting } from '../support/transport-settings.js';
+import type { VendorKind } from '../vendor-kinds.js';
+
+const settings = Type.Object(
+  {
+    baseUrl: urlSetting('https://rest.messagebird.com'),
+    originator: Type.String({
+      pattern: '^(\\+?\\d{1,17}|[A-Za-z0-9 ]{1,11})$',
+      description: 'The sender: a phone number with its country code, or up to 11 letters and digits',
+    }),
+    reportUrl: Type.Optional(urlSetting(undefined, 'Where MessageBird sends status reports for these messages')),
+    ...transportSettings,
+  },
+  { additionalProperties: false },
+);
+
+const secrets = Type.Object(
+  {
+    accessKey: Type.String({ minLength: 1, maxLength: 200, description: 'A live (or test) API access key' }),
+    signingKey: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 500, description: 'The signing key that signs status reports' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type MessageBirdSettings = Static<typeof settings>;
+export type MessageBirdSecrets = Static<typeof secrets>;
+
+/** MessageBird (Bird) SMS through its REST API: https://developers.messagebird.com/api/sms-messaging/ */
+export const messageBirdKind: VendorKind = {
+  kind: 'messagebird',
+  channel: 'sms',
+  delivery: 'single',
+  settings,
+  secrets,
+};

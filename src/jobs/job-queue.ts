@@ -70,6 +70,8 @@ export class JobQueue {
       supervise: true,
       schedule: true,
       migrate: true,
+      // How often expired jobs (their worker died) are noticed and retried.
+      maintenanceIntervalSeconds: 30,
     });
     this.#boss.on('error', (error) => this.logger.error({ err: error }, 'job queue maintenance failed'));
   }
@@ -86,7 +88,8 @@ export class JobQueue {
         retryDelay: this.config.jobRetryDelaySeconds,
         retryBackoff: true,
         retentionDays: 30,
-        expireInSeconds: 15 * 60,
+        // A job whose worker died is failed (and retried) this long after it started.
+        expireInSeconds: 5 * 60,
         deadLetter: dead,
       });
     }

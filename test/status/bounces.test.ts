@@ -62,28 +62,39 @@ describe.each(databaseKinds())('SMTP bounces on %s', (kind) => {
     return { invitationId, message, raw: mail.raw };
   }
 
-  it.each(SAMPLES)('%s: matched to its message and applied as Bounced (%s, %s)', async (fixture, category, code, words) => {
-    const address = `${fixture.split('.')[0]}-${kind}@bounces.example.com`;
-    const sent = await sentMail(address);
-    const dsn = dsnFor(fixture, { recipient: address, originalRaw: sent.raw, dsnId: `${fixture}-${kind}-${counter}` });
-    // The endpoint answers the DATA command once the bounce is applied.
-    await sendToBounceEndpoint(bouncePort, dsn);
+  it.each(SAMPLES)(
+    '%s: matched to its message and applied as Bounced (%s, %s)',
+    async (fixture, category, code, words) => {
+      const address = `${fixture.split('.')[0]}-${kind}@bounces.example.com`;
+      const sent = await sentMail(address);
+      const dsn = dsnFor(fixture, {
+        recipient: address,
+        originalRaw: sent.raw,
+        dsnId: `${fixture}-${kind}-${counter}`,
+      });
+      // The endpoint answers the DATA command once the bounce is applied.
+      await sendToBounceEndpoint(bouncePort, dsn);
 
-    const [message] = await statusRows(herald.database, sent.invitationId);
-    expect(message).toMatchObject({ status: 'bounced', error_category: category, error_code: code });
-    expect(message!.error_message).toContain(ADVICE[category]);
-    expect(message!.error_message).toContain(words);
-    expect(new Date(message!.status_updated_at).getTime()).toBeGreaterThan(new Date(sent.message.status_updated_at).getTime());
-    const bounced = (await eventRows(herald.database, [sent.invitationId])).filter((e) => e.action === EventAction.Bounced);
-    expect(bounced).toEqual([
-      expect.objectContaining({
-        channel: EventChannel.Email,
-        level: 'Error',
-        message: message!.error_message,
-        target_id: sent.message.vendor_message_id,
-      }),
-    ]);
-  });
+      const [message] = await statusRows(herald.database, sent.invitationId);
+      expect(message).toMatchObject({ status: 'bounced', error_category: category, error_code: code });
+      expect(message!.error_message).toContain(ADVICE[category]);
+      expect(message!.error_message).toContain(words);
+      expect(new Date(message!.status_updated_at).getTime()).toBeGreaterThan(
+        new Date(sent.message.status_updated_at).getTime(),
+      );
+      const bounced = (await eventRows(herald.database, [sent.invitationId])).filter(
+        (e) => e.action === EventAction.Bounced,
+      );
+      expect(bounced).toEqual([
+        expect.objectContaining({
+          channel: EventChannel.Email,
+          level: 'Error',
+          message: message!.error_message,
+          target_id: sent.message.vendor_message_id,
+        }),
+      ]);
+    },
+  );
 
   it('applies a bounce received twice once', async () => {
     const address = `twice-${kind}@bounces.example.com`;
@@ -145,21 +156,24 @@ describe('reading delivery status notifications', () => {
     ['office365.eml', '5.1.10', '550', true],
     ['exchange-2007-text.eml', '5.1.1', '550', false],
     ['gmail.eml', '5.7.1', '550', true],
-  ] as const)('%s: recipient, status, reply code, diagnostic and the original ids', async (fixture, status, code, rfc3464) => {
-    const dsn = await read(fixture);
-    expect(dsn).toMatchObject({
-      recipient: 'ann@example.com',
-      status,
-      smtpCode: code,
-      permanent: true,
-      originalMessageId: '<0f1e2d3c@herald.test>',
-      // Exchange 2007's text quotes only some of the original headers.
-      heraldMessageId: fixture === 'exchange-2007-text.eml' ? null : '11111111-2222-4333-8444-555555555555',
-    });
-    expect(dsn?.id).toMatch(/^<dsn-1@/);
-    expect(dsn?.diagnostic).toMatch(new RegExp(`^#?${code}[ -]`));
-    if (rfc3464) expect(dsn?.action).toBe('failed');
-  });
+  ] as const)(
+    '%s: recipient, status, reply code, diagnostic and the original ids',
+    async (fixture, status, code, rfc3464) => {
+      const dsn = await read(fixture);
+      expect(dsn).toMatchObject({
+        recipient: 'ann@example.com',
+        status,
+        smtpCode: code,
+        permanent: true,
+        originalMessageId: '<0f1e2d3c@herald.test>',
+        // Exchange 2007's text quotes only some of the original headers.
+        heraldMessageId: fixture === 'exchange-2007-text.eml' ? null : '11111111-2222-4333-8444-555555555555',
+      });
+      expect(dsn?.id).toMatch(/^<dsn-1@/);
+      expect(dsn?.diagnostic).toMatch(new RegExp(`^#?${code}[ -]`));
+      if (rfc3464) expect(dsn?.action).toBe('failed');
+    },
+  );
 
   it('joins a multi-line reply into one diagnostic', async () => {
     expect((await read('gmail.eml'))?.diagnostic).toBe(

@@ -127,7 +127,8 @@ describe.each(databaseKinds())('manual retry on %s', (kind) => {
 
     await waitForMessage(herald.database, ctx.invitationId, (m) => m.status === 'sent');
     expect(mailsTo(sink, address)).toHaveLength(1);
-    const sent = (await api<MessageView>(herald, ctx.viewer, 'GET', `/api/messages/${failed!.id}`, undefined, 200)).body;
+    const sent = (await api<MessageView>(herald, ctx.viewer, 'GET', `/api/messages/${failed!.id}`, undefined, 200))
+      .body;
     expect(sent).toMatchObject({
       status: 'sent',
       retryCount: 1,
@@ -138,10 +139,14 @@ describe.each(databaseKinds())('manual retry on %s', (kind) => {
     const retryEvent = (await eventRows(herald.database, [ctx.invitationId])).find(
       (e) => e.action === EventAction.ManualRetry,
     );
-    expect(retryEvent?.message).toMatch(/^Manual retry 1 by API key [0-9a-f-]{36} .*previous status error \(invalid_recipient\)$/);
+    expect(retryEvent?.message).toMatch(
+      /^Manual retry 1 by API key [0-9a-f-]{36} .*previous status error \(invalid_recipient\)$/,
+    );
 
     // Once sent, it cannot be retried again.
-    expect(refusal(await ctx.retry(failed!.id))).toBe('The message was already sent (status sent): it cannot be retried.');
+    expect(refusal(await ctx.retry(failed!.id))).toBe(
+      'The message was already sent (status sent): it cannot be retried.',
+    );
   });
 
   it('retries a rate-limited message at once, and a bounced one with a fresh vendor message id', async () => {

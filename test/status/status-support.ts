@@ -83,27 +83,23 @@ const testSmsCallbacks: CallbackHandler = {
     const form = request.headers['content-type']?.startsWith('application/x-www-form-urlencoded');
     const json = form ? (new URLSearchParams(request.rawBody).get('payload') ?? '') : request.rawBody;
     const body = JSON.parse(json) as { statuses?: Record<string, unknown>[]; replies?: Record<string, unknown>[] };
-    const statuses = (body.statuses ?? []).map(
-      (s, i): StatusReport => ({
-        externalEventId: text(s.id, `statuses.${i}.id`),
-        vendorMessageId: text(s.messageId, `statuses.${i}.messageId`),
-        status: text(s.status, `statuses.${i}.status`) as ReportedStatus,
-        occurredAt: new Date(text(s.at, `statuses.${i}.at`)),
-        ...(s.category !== undefined && { category: s.category as StatusReport['category'] }),
-        ...(s.code !== undefined && { code: optional(s.code) ?? null }),
-        ...(s.detail !== undefined && { detail: optional(s.detail) }),
-      }),
-    );
-    const replies = (body.replies ?? []).map(
-      (r, i): ReplyReport => ({
-        externalEventId: text(r.id, `replies.${i}.id`),
-        vendorMessageId: optional(r.messageId) ?? null,
-        occurredAt: new Date(text(r.at, `replies.${i}.at`)),
-        ...(r.text !== undefined && { text: optional(r.text) }),
-        ...(r.action !== undefined && { action: optional(r.action) }),
-        ...(r.from !== undefined && { from: optional(r.from) }),
-      }),
-    );
+    const statuses = (body.statuses ?? []).map((s, i): StatusReport => ({
+      externalEventId: text(s.id, `statuses.${i}.id`),
+      vendorMessageId: text(s.messageId, `statuses.${i}.messageId`),
+      status: text(s.status, `statuses.${i}.status`) as ReportedStatus,
+      occurredAt: new Date(text(s.at, `statuses.${i}.at`)),
+      ...(s.category !== undefined && { category: s.category as StatusReport['category'] }),
+      ...(s.code !== undefined && { code: optional(s.code) ?? null }),
+      ...(s.detail !== undefined && { detail: optional(s.detail) }),
+    }));
+    const replies = (body.replies ?? []).map((r, i): ReplyReport => ({
+      externalEventId: text(r.id, `replies.${i}.id`),
+      vendorMessageId: optional(r.messageId) ?? null,
+      occurredAt: new Date(text(r.at, `replies.${i}.at`)),
+      ...(r.text !== undefined && { text: optional(r.text) }),
+      ...(r.action !== undefined && { action: optional(r.action) }),
+      ...(r.from !== undefined && { from: optional(r.from) }),
+    }));
     return { statuses, replies };
   },
   handshake(query, settings) {
@@ -247,10 +243,7 @@ const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures', 'dsn');
  * the original message (as the sink received it) or its headers, its Message-ID and the bounce's
  * own id.
  */
-export function dsnFor(
-  fixture: string,
-  values: { recipient: string; originalRaw: string; dsnId: string },
-): string {
+export function dsnFor(fixture: string, values: { recipient: string; originalRaw: string; dsnId: string }): string {
   const original = values.originalRaw.replace(/\r\n/g, '\n').replace(/\n+$/, '\n');
   const headers = original.split('\n\n')[0] ?? '';
   const messageId = /^Message-ID:\s*(<[^>]+>)/im.exec(headers)?.[1] ?? '<none@herald.test>';

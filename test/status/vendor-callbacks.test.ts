@@ -70,7 +70,11 @@ describe.each(databaseKinds())('vendor callbacks on %s', (kind) => {
     expect(wrong.body).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
     expect((await sms.post(body, { signature: null })).status).toBe(401);
     // A signature over another URL (another vendor's path) does not verify this one.
-    const elsewhere = signatureOf(sms.signingKey, `${herald.url}/hooks/test-sms/${sms.seeded.vendorId}`, JSON.stringify(body));
+    const elsewhere = signatureOf(
+      sms.signingKey,
+      `${herald.url}/hooks/test-sms/${sms.seeded.vendorId}`,
+      JSON.stringify(body),
+    );
     expect((await sms.post(body, { signature: elsewhere })).status).toBe(401);
     expect((await statusRows(herald.database, sms.invitationId))[0]).toMatchObject({
       status: 'sent',
@@ -130,7 +134,11 @@ describe.each(databaseKinds())('vendor callbacks on %s', (kind) => {
     const events = await eventRows(herald.database, [sms.invitationId]);
     const receipts = events.filter((e) => e.action === EventAction.Delivered || e.action === EventAction.Read);
     expect(receipts).toEqual([
-      expect.objectContaining({ action: EventAction.Delivered, channel: EventChannel.SMS, target_id: sms.vendorMessageId }),
+      expect.objectContaining({
+        action: EventAction.Delivered,
+        channel: EventChannel.SMS,
+        target_id: sms.vendorMessageId,
+      }),
       expect.objectContaining({ action: EventAction.Read, channel: EventChannel.SMS, target_id: sms.vendorMessageId }),
     ]);
   });
@@ -160,7 +168,10 @@ describe.each(databaseKinds())('vendor callbacks on %s', (kind) => {
 
     const late = await sms.post({ statuses: [statusEvent('d1', sms.vendorMessageId, 'delivered', T2)] });
     expect(late.body).toMatchObject({ ignored: 1 });
-    expect((await statusRows(herald.database, sms.invitationId))[0]).toMatchObject({ status: 'error', delivered_at: null });
+    expect((await statusRows(herald.database, sms.invitationId))[0]).toMatchObject({
+      status: 'error',
+      delivered_at: null,
+    });
   });
 
   it('orders the reports of one callback by time: a bounce ends the message, a later "delivered" does not revive it', async () => {
@@ -204,10 +215,13 @@ describe.each(databaseKinds())('vendor callbacks on %s', (kind) => {
       'Replied with action: Reattempt',
       'Replied: Thanks',
     ]);
-    for (const event of replied) expect(event).toMatchObject({ channel: EventChannel.SMS, target_id: sms.vendorMessageId });
+    for (const event of replied)
+      expect(event).toMatchObject({ channel: EventChannel.SMS, target_id: sms.vendorMessageId });
     // Replies leave the message's delivery status alone, and are applied once.
     expect((await statusRows(herald.database, sms.invitationId))[0]).toMatchObject({ status: 'sent' });
-    const again = await sms.post({ replies: [{ id: 'in-2', messageId: sms.vendorMessageId, action: 'Reattempt', at: T2 }] });
+    const again = await sms.post({
+      replies: [{ id: 'in-2', messageId: sms.vendorMessageId, action: 'Reattempt', at: T2 }],
+    });
     expect(again.body).toMatchObject({ duplicates: 1, applied: 0 });
   });
 
@@ -256,7 +270,9 @@ describe.each(databaseKinds())('vendor callbacks on %s', (kind) => {
   it('answers a subscription handshake when the token matches, 403 when it does not', async () => {
     const sms = await sentSms();
     const handshake = (token: string) =>
-      fetch(`${herald.url}/hooks/test-sms/${sms.vendorId}?hub.mode=subscribe&hub.verify_token=${token}&hub.challenge=8675309`);
+      fetch(
+        `${herald.url}/hooks/test-sms/${sms.vendorId}?hub.mode=subscribe&hub.verify_token=${token}&hub.challenge=8675309`,
+      );
     const ok = await handshake('verify-me');
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toMatch(/^text\/plain/);

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { OutgoingMessage } from '../../src/vendors/vendor.js';
 
 /** One request the fake vendor received, as it arrived. */
 export interface Received {
@@ -75,7 +76,7 @@ export async function startFakeVendorServer(
 }
 
 /** A message as the dispatcher hands it to a vendor. */
-export function outgoing(overrides: Partial<import('../../src/vendors/vendor.js').OutgoingMessage> = {}) {
+export function outgoing(overrides: Partial<OutgoingMessage> = {}): OutgoingMessage {
   return {
     id: '6f1c2a4e-0b7d-4c1e-9a55-2d3b8e9f0a11',
     to: '+447700900123',

@@ -3,7 +3,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { systemClock } from '../../clock.js';
-import { answerHandshake, receiveVendorCallback, type CallbackServices } from '../../pipeline/feedback/vendor-callback.js';
+import {
+  answerHandshake,
+  receiveVendorCallback,
+  type CallbackServices,
+} from '../../pipeline/feedback/vendor-callback.js';
 import type { HttpApp, HttpContext } from '../app-context.js';
 import { sendError, toAppError } from '../error-handler.js';
 
@@ -75,7 +79,7 @@ export function vendorCallbackRoutes(app: HttpApp, ctx: HttpContext): void {
             tags,
             summary: 'A vendor callback: delivery reports (delivered, read, bounced, failed) and replies',
             description:
-              'Verified by the vendor kind (signature, token or credentials): 401 and nothing recorded otherwise. 404 for an unknown vendor or a kind that is not the vendor\'s; 400 for a body the kind cannot read. Each vendor event is applied once; statuses only move forward (sent < delivered < read; bounced and failed are final).',
+              "Verified by the vendor kind (signature, token or credentials): 401 and nothing recorded otherwise. 404 for an unknown vendor or a kind that is not the vendor's; 400 for a body the kind cannot read. Each vendor event is applied once; statuses only move forward (sent < delivered < read; bounced and failed are final).",
             params: CallbackParams,
             security: [],
             response: { 200: Summary },

@@ -212,9 +212,9 @@ export async function recordOutcomes(
   fallback?: FallbackDefinitions,
 ): Promise<void> {
   const at = now.toISOString();
-  const all = outcomes.map((o) => rows(o, at));
-  const updates = all.map((r) => r.update);
-  await sql.query(
+  const built = outcomes.map((outcome) => ({ outcome, ...rows(outcome, at) }));
+  const updates = built.map((b) => b.update);
+  const updated = await sql.query<{ id: string }>(
     `UPDATE messages m SET status = x.status, due_at = COALESCE(x.due_at, m.due_at), sent_at = x.sent_at,
        vendor_id = COALESCE(x.vendor_id, m.vendor_id), vendor_message_id = x.vendor_message_id,
        error_category = x.error_category, error_code = x.error_code, error_message = x.error_message,
@@ -222,7 +222,8 @@ export async function recordOutcomes(
        status_updated_at = CASE WHEN x.uncount = 1 THEN m.status_updated_at ELSE $1 END
      FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int[])
        AS x(id, status, due_at, sent_at, vendor_id, vendor_message_id, error_category, error_code, error_message, uncount)
-     WHERE m.id = x.id AND m.status = 'sending'`,
+     WHERE m.id = x.id AND m.status = 'sending'
+     RETURNING m.id`,
     [
       at,
       updates.map((u) => u.id),
@@ -237,9 +238,13 @@ export async function recordOutcomes(
       updates.map((u) => u.uncount),
     ],
   );
-  const events = all.flatMap((r) => r.events);
-  const first = outcomes[0];
-  if (events.length > 0 && first) {
+  // A message no longer 'sending' was recovered from this worker as stale and is someone else's
+  // now: its outcome is not written twice.
+  const mine = new Set(updated.map((u) => u.id));
+  const kept = built.filter((b) => mine.has(b.outcome.claimed.id));
+  const recorded = kept.map((b) => b.outcome);
+  const events = kept.flatMap((b) => b.events);
+  if (events.length > 0) {
     await sql.query(
       `INSERT INTO invitation_events (account_id, invitation_id, action, channel, message, target_id, level, occurred_at)
        SELECT i.account_id, x.invitation_id, x.action, x.channel, x.message, x.target_id, x.level, $1
@@ -257,7 +262,7 @@ export async function recordOutcomes(
       ],
     );
   }
-  const reminders = outcomes.flatMap((o) =>
+  const reminders = recorded.flatMap((o) =>
     o.kind === 'sent' && o.nextReminderAt
       ? [{ claimed: o.claimed, vendorId: o.vendorId, dueAt: o.nextReminderAt }]
       : [],
@@ -280,5 +285,5 @@ export async function recordOutcomes(
       ],
     );
   }
-  if (fallback) await fallBackToNextChannel(sql, fallback, permanentFailuresOf(outcomes), now);
+  if (fallback) await fallBackToNextChannel(sql, fallback, permanentFailuresOf(recorded), now);
 }

@@ -56,7 +56,8 @@ export class VendorPool {
   /** The vendor, or a reason a person can act on when there is none to use. */
   async get(accountId: string, vendorId: string): Promise<{ vendor: Vendor; kind: string } | { problem: string }> {
     const read = await this.#read(accountId, vendorId);
-    if (!read) return { problem: `The dispatch's vendor ${vendorId} no longer exists: choose another in the dispatch.` };
+    if (!read)
+      return { problem: `The dispatch's vendor ${vendorId} no longer exists: choose another in the dispatch.` };
     const { row, version } = read;
     const factory = vendorFactories.get(row.kind);
     if (!factory) return { problem: `Vendor kind "${row.kind}" cannot send messages in this version of Herald.` };

@@ -293,9 +293,7 @@ export async function applyVendorReports(
     platform,
     failingMessages.map((m) => ({ accountId: m.account_id, dispatchId: m.dispatch_id })),
   );
-  const settings = reports.replies.some((r) => r.from)
-    ? await platform.settings(vendor.accountId)
-    : null;
+  const settings = reports.replies.some((r) => r.from) ? await platform.settings(vendor.accountId) : null;
 
   const now = services.clock.now();
   const summary: FeedbackSummary = { applied: 0, duplicates: 0, ignored: 0, unknown: 0 };

@@ -56,7 +56,8 @@ function fieldGroups(text: string): Map<string, string>[] {
       const fields = new Map<string, string>();
       for (const line of block.split('\n')) {
         const match = /^([A-Za-z][\w-]*)[ \t]*:[ \t]*(.*)$/.exec(line);
-        if (match?.[1] && !fields.has(match[1].toLowerCase())) fields.set(match[1].toLowerCase(), (match[2] ?? '').trim());
+        if (match?.[1] && !fields.has(match[1].toLowerCase()))
+          fields.set(match[1].toLowerCase(), (match[2] ?? '').trim());
       }
       return fields;
     })
@@ -142,13 +143,17 @@ function fromText(mail: ParsedMail, text: string): RecipientReport | null {
         : PERMANENT_WORDS.test(text) && !temporary;
   if (!diagnostic && !permanent) return null;
   const lead = lines.findIndex((line) => RECIPIENT_LEAD.test(line));
-  const near = lead >= 0 ? lines.slice(lead, lead + 5).find((line) => EMAIL.test(line.replace(RECIPIENT_LEAD, ''))) : undefined;
+  const near =
+    lead >= 0 ? lines.slice(lead, lead + 5).find((line) => EMAIL.test(line.replace(RECIPIENT_LEAD, ''))) : undefined;
   const recipient = EMAIL.exec(near ?? diagnostic ?? '')?.[0] ?? null;
   return { recipient, action: permanent ? 'failed' : null, status, smtpCode, diagnostic, permanent };
 }
 
 /** The X-Herald-Message-Id and Message-ID of the original message, from what the bounce quotes of it. */
-function originalIds(mail: ParsedMail, text: string): { heraldMessageId: string | null; originalMessageId: string | null } {
+function originalIds(
+  mail: ParsedMail,
+  text: string,
+): { heraldMessageId: string | null; originalMessageId: string | null } {
   const quoted = mail.attachments
     .filter((a) => RETURNED_PARTS.has(a.contentType.toLowerCase()))
     .map((a) => a.content.toString('utf8'));
@@ -176,6 +181,9 @@ export async function parseDsn(raw: Buffer | string): Promise<DeliveryStatusNoti
   const report = (statusPart && fromStatusPart(statusPart.content.toString('utf8'))) ?? fromText(mail, text);
   if (!report) return null;
   const id =
-    mail.messageId ?? `sha256:${createHash('sha256').update(typeof raw === 'string' ? raw : raw).digest('hex')}`;
+    mail.messageId ??
+    `sha256:${createHash('sha256')
+      .update(typeof raw === 'string' ? raw : raw)
+      .digest('hex')}`;
   return { id, ...report, ...originalIds(mail, text), date: mail.date ?? null };
 }

@@ -51,7 +51,7 @@ export async function unsubscribeByLink(database: Database, token: string): Prom
     );
     const cancelled = await sql.query(
       `UPDATE messages SET status = 'cancelled', updated_at = now()
-       WHERE invitation_id = $1 AND status = 'scheduled' RETURNING id`,
+       WHERE invitation_id = $1 AND status IN ('scheduled', 'rate_limited', 'manual_retry', 'queued') RETURNING id`,
       [invitation.id],
     );
     const firstTime = invitation.unsubscribed_at === null;

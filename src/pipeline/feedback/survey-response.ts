@@ -45,7 +45,7 @@ export async function recordSurveyResponse(
     }
     const cancelled = await sql.query(
       `UPDATE messages SET status = 'cancelled', updated_at = now()
-       WHERE invitation_id = $1 AND reminder_level > 0 AND status = 'scheduled' RETURNING id`,
+       WHERE invitation_id = $1 AND reminder_level > 0 AND status IN ('scheduled', 'rate_limited', 'manual_retry', 'queued') RETURNING id`,
       [before.id],
     );
     return {

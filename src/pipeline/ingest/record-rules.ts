@@ -73,7 +73,9 @@ export function checkRecord(rules: DispatchRules, record: readonly RawPrefill[])
   let channel = primary;
   const fallback =
     rejection !== null && rules.channelFallback
-      ? [...rules.channelQuestions].find(([c, q]) => c !== primary && normalized.has(q) && rules.dispatch.channelVendors[c])
+      ? [...rules.channelQuestions].find(
+          ([c, q]) => c !== primary && normalized.has(q) && rules.dispatch.channelVendors[c],
+        )
       : undefined;
   if (fallback) {
     [channel] = fallback;
@@ -105,7 +107,11 @@ export function checkRecord(rules: DispatchRules, record: readonly RawPrefill[])
     uuid: stored.get(rules.uuidQuestionId) ?? null,
     channel,
     target: targetQuestion ? (stored.get(targetQuestion) ?? null) : null,
-    language: language && /^[a-z]{2}$/.test(language) ? language : rules.dispatch.defaultLanguage,
+    // ISO 639-1, optionally with a region (fr-CA): templates are chosen by the primary subtag.
+    language:
+      language && /^[a-z]{2}(?:[-_][a-z0-9]{2,8})*$/.test(language)
+        ? language.replace('_', '-')
+        : rules.dispatch.defaultLanguage,
     prefills,
     originals,
     identifiers,

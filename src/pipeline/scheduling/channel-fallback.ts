@@ -116,12 +116,7 @@ export async function fallBackToNextChannel(
     await sql.query(
       `UPDATE messages SET status = 'cancelled', status_updated_at = $3, updated_at = $3, error_message = $4
        WHERE invitation_id = $1 AND channel = $2 AND status IN ('scheduled', 'rate_limited', 'manual_retry')`,
-      [
-        failure.invitationId,
-        failure.channel,
-        at,
-        `Not sent: the invitation fell back to the ${next.channel} channel`,
-      ],
+      [failure.invitationId, failure.channel, at, `Not sent: the invitation fell back to the ${next.channel} channel`],
     );
     const what = failure.status === 'bounced' ? 'bounced' : 'failed permanently';
     await sql.query(

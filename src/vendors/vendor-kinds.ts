@@ -11,6 +11,8 @@ import { whatsAppCloudKind } from './whatsapp-cloud/whatsapp-cloud-kind.js';
 export interface VendorKind {
   kind: string;
   channel: Channel;
+  /** The channel when the settings choose it (the generic HTTP vendor); else `channel`. */
+  channelOf?(settings: Record<string, unknown>): Channel;
   /** `single`: one message per call; `bulk`: many recipients per call. */
   delivery: 'single' | 'bulk';
   /** Settings that are not secret (returned by the API). */

@@ -149,37 +149,62 @@ describe('the SparkPost vendor against a loopback Transmissions API', () => {
           code: '1902',
         },
       ],
-      expected: { category: 'blocked_or_spam', retryable: false, code: '1902' },
+      expected: {
+        category: 'blocked_or_spam',
+        retryable: false,
+        code: '1902',
+        detail: 'Message generation rejected: recipient address suppressed due to customer policy',
+      },
     },
     {
       name: '5002 no valid recipients',
       status: 400,
       errors: [{ message: 'No valid recipients in list', code: '5002' }],
-      expected: { category: 'invalid_recipient', retryable: false, code: '5002' },
+      expected: {
+        category: 'invalid_recipient',
+        retryable: false,
+        code: '5002',
+        detail: 'No valid recipients in list',
+      },
     },
     {
       name: '1100 permission denied',
       status: 403,
       errors: [{ message: 'permission denied', code: '1100' }],
-      expected: { category: 'auth_or_config', retryable: false, code: '1100' },
+      expected: { category: 'auth_or_config', retryable: false, code: '1100', detail: 'permission denied' },
     },
     {
       name: '3000 template language syntax error',
       status: 422,
       errors: [{ message: 'substitution language syntax error in template content', code: '3000' }],
-      expected: { category: 'content_rejected', retryable: false, code: '3000' },
+      expected: {
+        category: 'content_rejected',
+        retryable: false,
+        code: '3000',
+        detail: 'substitution language syntax error in template content',
+      },
     },
     {
       name: '7001 invalid sending domain',
       status: 400,
       errors: [{ message: 'Invalid Sending/Tracking Domain', code: '7001' }],
-      expected: { category: 'auth_or_config', retryable: false, code: '7001' },
+      expected: {
+        category: 'auth_or_config',
+        retryable: false,
+        code: '7001',
+        detail: 'Invalid Sending/Tracking Domain',
+      },
     },
     {
       name: '1900 generation module unavailable',
       status: 503,
       errors: [{ message: 'Message generation module not available', code: '1900' }],
-      expected: { category: 'vendor_unavailable', retryable: true, code: '1900' },
+      expected: {
+        category: 'vendor_unavailable',
+        retryable: true,
+        code: '1900',
+        detail: 'Message generation module not available',
+      },
     },
     {
       name: 'a 500 without a body',
@@ -192,7 +217,6 @@ describe('the SparkPost vendor against a loopback Transmissions API', () => {
     const outcomes = await vendor.sendBatch([message(1), message(2)]);
     expect(outcomes).toHaveLength(2);
     for (const outcome of outcomes) expect(refusalOf(outcome)).toMatchObject({ ok: false, ...expected });
-    if (errors?.[0]?.description) expect(refusalOf(outcomes[0]).detail).toContain(errors[0].description);
   });
 
   it('reads 429 Too many requests as rate limited, waiting as long as Retry-After says', async () => {

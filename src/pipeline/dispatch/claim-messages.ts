@@ -20,6 +20,9 @@ export interface ClaimedMessage {
   unsubscribed_at: Date | string | null;
 }
 
+/** The statuses of a message waiting for its due time. */
+const CLAIMABLE_STATUSES = ['scheduled', 'rate_limited', 'manual_retry'] as const;
+
 /**
  * Marks up to `limit` due messages as being sent and returns them. The claim commits at once, so
  * a process that dies mid-send leaves them `sending` with a claim time: recoverStaleClaims() sends
@@ -27,16 +30,23 @@ export interface ClaimedMessage {
  */
 export function claimDueMessages(sql: SqlExecutor, now: Date, limit: number): Promise<ClaimedMessage[]> {
   // SKIP LOCKED: workers on several processes claim disjoint batches without waiting on each other.
+  // One ordered read of messages_due_idx (status, due_at) per waiting status, merged: a claim reads
+  // about `limit` index entries whatever the backlog. With `status IN (…) ORDER BY due_at` the
+  // index cannot give the order, so every due message was read and sorted for each batch.
   return sql.query<ClaimedMessage>(
-    `WITH claimed AS (
+    `WITH due AS (
+       SELECT w.id FROM unnest($3::text[]) AS s(status)
+       CROSS JOIN LATERAL (
+         SELECT id, due_at FROM messages WHERE status = s.status AND due_at <= $1
+         ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED) w
+       ORDER BY w.due_at LIMIT $2),
+     claimed AS (
        UPDATE messages m SET status = 'sending', claimed_at = $1, attempts = m.attempts + 1, updated_at = $1
-       FROM (SELECT id FROM messages WHERE status IN ('scheduled', 'rate_limited', 'manual_retry') AND due_at <= $1
-             ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED) due
-       WHERE m.id = due.id
+       FROM due WHERE m.id = due.id
        RETURNING m.id, m.account_id, m.invitation_id, m.dispatch_id, m.channel, m.reminder_level, m.attempts, m.vendor_id)
      SELECT c.*, i.token, i.target, i.uuid, i.language, i.prefills, i.answered_at, i.unsubscribed_at
      FROM claimed c JOIN invitations i ON i.id = c.invitation_id`,
-    [now.toISOString(), limit],
+    [now.toISOString(), limit, CLAIMABLE_STATUSES],
   );
 }
 

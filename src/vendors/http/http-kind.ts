@@ -70,11 +70,12 @@ export type HttpVendorSecrets = Static<typeof secrets>;
 
 /**
  * Any HTTP endpoint that takes one message a request (an in-house gateway, a vendor Herald has no
- * adapter for). The stored vendor channel is the kind's; `settings.channel` names the one meant.
+ * adapter for). `settings.channel` says which channel it delivers.
  */
 export const httpVendorKind: VendorKind = {
   kind: 'http',
   channel: 'sms',
+  channelOf: (chosen) => (chosen as HttpVendorSettings).channel,
   delivery: 'single',
   settings,
   secrets,

@@ -209,7 +209,7 @@ export async function startHerald(options: {
     logTail.push(line);
     if (logTail.length > 200) logTail.shift();
   };
-  createInterface({ input: child.stderr! }).on('line', keep);
+  createInterface({ input: child.stderr }).on('line', keep);
   const url = await firstLine(
     child,
     (line) => /API on (http:\/\/[^\s;]+)/.exec(line)?.[1],

@@ -75,7 +75,7 @@ const sparkpost: VendorKind = {
       // Off by default: SparkPost would rewrite the survey and unsubscribe links through its own domain.
       clickTracking: Type.Boolean({ default: false }),
       requestTimeoutMs: Type.Integer({ minimum: 1000, maximum: 120_000, default: 30_000 }),
-      /** The custom header the webhook sends `secrets.webhookToken` in (default x-herald-webhook-token). */
+      // The custom header the webhook sends `secrets.webhookToken` in (default x-herald-webhook-token).
       webhookTokenHeader: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9-]+$', maxLength: 100 })),
     },
     { additionalProperties: false },

@@ -94,15 +94,13 @@ export class BulkFlusher {
     const fallback = await fallbackDefinitions(this.services.platform, permanentFailuresOf(outcomes));
     const recorded = await database.transaction(async (tx) => {
       const now = clock.now();
-      if (
-        !(await completeBulkBatch(
-          tx.sql,
-          batch,
-          outcomes.map((o) => o.claimed.id),
-          now,
-        ))
-      )
-        return false;
+      const held = await completeBulkBatch(
+        tx.sql,
+        batch,
+        outcomes.map((o) => o.claimed.id),
+        now,
+      );
+      if (!held) return false;
       if (outcomes.length > 0) await recordOutcomes(tx.sql, outcomes, now, fallback);
       return true;
     });

@@ -15,15 +15,15 @@ export interface ClaimedDelivery {
   since: Date;
 }
 
-/** Per-subscription room for more requests in flight in this process. */
+/** How many more deliveries this process may claim, per subscription and in all. */
 export interface ClaimLimits {
   /** Claim at most this many in all. */
   total: number;
   /** Default room per subscription. */
   perSubscription: number;
-  /** Subscriptions with less room (some of their requests are in flight), and how much they have. */
+  /** Subscriptions with less room (some of theirs are queued or in flight here), and how much they have. */
   partial: ReadonlyMap<string, number>;
-  /** Subscriptions with no room: not even looked at, so they never crowd out others. */
+  /** Subscriptions with no room: not even looked at, so their backlog never crowds out others. */
   full: readonly string[];
 }
 

@@ -35,16 +35,33 @@ interface Target {
   pii: boolean;
 }
 
+/** A claimed delivery waiting in this process for a free slot of its subscription. */
+interface Queued {
+  delivery: ClaimedDelivery;
+  target: Target;
+  payload: EventEnvelope;
+}
+
 /**
- * Posts webhook deliveries. Each tick writes the outcomes of finished requests, claims due
- * deliveries and starts their requests without waiting for them, so a slow endpoint only ever
- * holds its own subscription's slots (HERALD_WEBHOOK_CONCURRENCY) and never the loop, the other
- * subscriptions or the pipeline. A finished request wakes the loop.
+ * How many rounds of HERALD_WEBHOOK_CONCURRENCY requests a subscription's local queue holds: one
+ * claim (one scan of the due deliveries) then feeds many requests.
+ */
+const PREFETCH_ROUNDS = 10;
+
+/**
+ * Posts webhook deliveries. Each tick writes the outcomes of finished requests and tops up, with
+ * one claim, the local queue of each subscription that is running low; requests go out from those
+ * queues, at most HERALD_WEBHOOK_CONCURRENCY at a time per subscription, without the loop waiting
+ * for them. So a slow endpoint only ever holds its own subscription's slots and queue — never the
+ * loop, the other subscriptions or the pipeline. A finished request starts the next one of its
+ * subscription at once and wakes the loop to write its outcome.
  */
 export class WebhookSender {
   readonly #loop: PollingLoop;
   readonly #aborting = new AbortController();
   readonly #inFlight = new Map<number, { subscriptionId: string; done: Promise<void> }>();
+  readonly #busy = new Map<string, number>();
+  readonly #queues = new Map<string, Queued[]>();
   #outcomes: DeliveryOutcome[] = [];
   #released: number[] = [];
 
@@ -65,9 +82,14 @@ export class WebhookSender {
     this.#loop.wake();
   }
 
-  /** Stops claiming, abandons requests in flight (their claims are given back) and writes what finished. */
+  /**
+   * Stops claiming, abandons requests in flight and gives back their claims and the queued ones,
+   * then writes what finished.
+   */
   async stop(): Promise<void> {
     await this.#loop.stop();
+    for (const queue of this.#queues.values()) this.#released.push(...queue.map((q) => q.delivery.id));
+    this.#queues.clear();
     this.#aborting.abort();
     await Promise.all([...this.#inFlight.values()].map((f) => f.done));
     await this.#flush();
@@ -78,19 +100,28 @@ export class WebhookSender {
     await this.#flush();
     const { config, clock, database } = this.services;
     const now = clock.now();
-    const perSubscription = config.webhookConcurrency;
-    const busy = new Map<string, number>();
-    for (const f of this.#inFlight.values()) busy.set(f.subscriptionId, (busy.get(f.subscriptionId) ?? 0) + 1);
+    const prefetch = config.webhookConcurrency * PREFETCH_ROUNDS;
+    // A subscription whose queue is still half full is not topped up yet (nor even looked at, so
+    // one with a large backlog never crowds the others out of the claim).
     const partial = new Map<string, number>();
     const full: string[] = [];
-    for (const [id, count] of busy) {
-      if (count >= perSubscription) full.push(id);
-      else partial.set(id, perSubscription - count);
+    let held = 0;
+    for (const id of new Set([...this.#queues.keys(), ...this.#busy.keys()])) {
+      const count = (this.#queues.get(id)?.length ?? 0) + (this.#busy.get(id) ?? 0);
+      held += count;
+      if (count >= prefetch / 2) full.push(id);
+      else if (count > 0) partial.set(id, prefetch - count);
     }
-    const total = config.eventsBatchSize - this.#inFlight.size;
-    // A claim older than a request can last (plus a margin) belongs to a sender that died.
-    const staleBefore = new Date(now.getTime() - config.webhookTimeoutMs - 60_000);
-    const claimed = await claimDueDeliveries(database.sql, now, staleBefore, { total, perSubscription, partial, full });
+    const total = config.eventsBatchSize - held;
+    // A claim older than the longest its delivery can wait in the queue and then take belongs to a
+    // sender that died.
+    const staleBefore = new Date(now.getTime() - (PREFETCH_ROUNDS + 1) * config.webhookTimeoutMs - 60_000);
+    const claimed = await claimDueDeliveries(database.sql, now, staleBefore, {
+      total,
+      perSubscription: prefetch,
+      partial,
+      full,
+    });
     if (claimed.length === 0) return false;
     const targets = await this.#targets(claimed, now);
     const originals = await originalIdentifiers(
@@ -107,9 +138,26 @@ export class WebhookSender {
       let payload = delivery.payload;
       const original = target.pii && delivery.invitationId ? originals.get(delivery.invitationId) : undefined;
       if (original) payload = { ...payload, data: { ...payload.data, ...original, identifiers: 'original' } };
-      this.#send(delivery, target, payload);
+      const queue = this.#queues.get(delivery.subscriptionId) ?? [];
+      queue.push({ delivery, target, payload });
+      this.#queues.set(delivery.subscriptionId, queue);
     }
+    for (const id of new Set(claimed.map((d) => d.subscriptionId))) this.#pump(id);
     return claimed.length >= total;
+  }
+
+  /** Starts queued requests of a subscription while it has free slots. */
+  #pump(subscriptionId: string): void {
+    const queue = this.#queues.get(subscriptionId);
+    while (
+      queue &&
+      queue.length > 0 &&
+      (this.#busy.get(subscriptionId) ?? 0) < this.services.config.webhookConcurrency
+    ) {
+      const next = queue.shift() as Queued;
+      this.#send(next.delivery, next.target, next.payload);
+    }
+    if (queue?.length === 0) this.#queues.delete(subscriptionId);
   }
 
   async #targets(claimed: readonly ClaimedDelivery[], now: Date): Promise<Map<string, Target>> {
@@ -170,8 +218,13 @@ export class WebhookSender {
       })
       .finally(() => {
         this.#inFlight.delete(delivery.id);
+        const busy = (this.#busy.get(delivery.subscriptionId) ?? 1) - 1;
+        if (busy > 0) this.#busy.set(delivery.subscriptionId, busy);
+        else this.#busy.delete(delivery.subscriptionId);
+        if (!this.#aborting.signal.aborted) this.#pump(delivery.subscriptionId);
         this.#loop.wake();
       });
+    this.#busy.set(delivery.subscriptionId, (this.#busy.get(delivery.subscriptionId) ?? 0) + 1);
     this.#inFlight.set(delivery.id, { subscriptionId: delivery.subscriptionId, done });
   }
 

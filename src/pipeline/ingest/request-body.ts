@@ -26,10 +26,11 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 // PostgreSQL cannot store U+0000, and jsonb refuses unpaired UTF-16 surrogates.
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const isUnstorable = (value: string) => value.includes('\u0000') || UNPAIRED_SURROGATE.test(value);
 
 function storable(value: string, path: string): string {
-  if (UNSTORABLE.test(value)) throw invalid(path, 'contains a NUL character or an unpaired surrogate');
+  if (isUnstorable(value)) throw invalid(path, 'contains a NUL character or an unpaired surrogate');
   return value;
 }
 

@@ -99,7 +99,7 @@ export async function createVendor(db: Db, vault: Vault, accountId: string, inpu
       accountId,
       name: input.name,
       kind: kind.kind,
-      channel: kind.channelOf?.(settings as Record<string, unknown>) ?? kind.channel,
+      channel: kind.channelOf?.(settings) ?? kind.channel,
       settings,
       ...sealSecrets(vault, id, secrets),
     })
@@ -142,7 +142,7 @@ export async function updateVendor(
     kind && changes.secrets !== undefined
       ? sealSecrets(vault, current.id, checked(kind.secrets, changes.secrets, 'secrets'))
       : {};
-  const channel = kind && settings !== undefined ? kind.channelOf?.(settings as Record<string, unknown>) : undefined;
+  const channel = kind && settings !== undefined ? kind.channelOf?.(settings) : undefined;
   const set = { name: changes.name, settings, channel, ...sealed };
   if (Object.values(set).every((value) => value === undefined)) return toVendor(vault, current);
   const [row] = await db.update(vendors).set(set).where(ownVendor(accountId, id)).returning();

@@ -64,8 +64,7 @@ export async function runHeraldEndToEnd(ctx: BenchContext, n: number, timeoutMs:
       const chunks: { first: number; count: number }[] = [];
       for (let first = 0; first < n; first += REQUEST_RECORDS)
         chunks.push({ first, count: Math.min(REQUEST_RECORDS, n - first) });
-      const prebuilt =
-        n <= PREBUILD_LIMIT ? chunks.map((c) => dispatchBody(platform, c.first, c.count)) : undefined;
+      const prebuilt = n <= PREBUILD_LIMIT ? chunks.map((c) => dispatchBody(platform, c.first, c.count)) : undefined;
 
       const before = await ctx.sink.count();
       herald.rss.resetWindow();
@@ -79,7 +78,9 @@ export async function runHeraldEndToEnd(ctx: BenchContext, n: number, timeoutMs:
             delivered: count - before.count,
             rssMb: Math.round(herald.rss.currentMb),
           });
-          ctx.log(`    ${timeline.at(-1)!.s}s: ${count - before.count}/${n} delivered, RSS ${timeline.at(-1)!.rssMb} MB`);
+          ctx.log(
+            `    ${timeline.at(-1)!.s}s: ${count - before.count}/${n} delivered, RSS ${timeline.at(-1)!.rssMb} MB`,
+          );
         });
       }, 5000);
       const requestMs: number[] = [];
@@ -113,7 +114,8 @@ export async function runHeraldEndToEnd(ctx: BenchContext, n: number, timeoutMs:
         heraldProblems: herald.problems(),
         timeline,
       };
-      if (herald.problems() > 0) ctx.log(`  Herald logged ${herald.problems()} warnings/errors; last:\n${herald.logTail.slice(-5).join('\n')}`);
+      if (herald.problems() > 0)
+        ctx.log(`  Herald logged ${herald.problems()} warnings/errors; last:\n${herald.logTail.slice(-5).join('\n')}`);
       return result;
     } finally {
       await herald.stop();

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchContext } from './context.js';
 import { runFloorEndToEnd, runHeraldEndToEnd, type EndToEndRun, type FloorRun } from './end-to-end.js';
-import { benchEvents } from './events.js';
+import { benchEvents, type EventsResult } from './events.js';
 import { benchIngest, type IngestResult } from './ingest.js';
 import { buildHerald, startSink } from './processes.js';
 
@@ -20,17 +20,18 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     json: { type: 'string' },
-    only: { type: 'string', description: 'comma-separated: ingest, e2e, scale' },
+    only: { type: 'string', description: 'comma-separated: ingest, e2e, scale, events' },
     runs: { type: 'string', default: '5' },
     'cpu-prof': { type: 'string', description: 'write CPU profiles of the Herald processes to this directory' },
   },
 });
 
 const quick = args.quick ?? false;
-const only = new Set((args.only ?? 'ingest,e2e,scale').split(',').map((s) => s.trim()));
+const only = new Set((args.only ?? 'ingest,e2e,events,scale').split(',').map((s) => s.trim()));
 const ingestRuns = Math.max(5, Number(args.runs));
 const endToEndN = quick ? 10_000 : 100_000;
 const scaleNs = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
+const eventsN = quick ? 2_000 : 10_000;
 /** Every run is bounded: at least 200 invitations a second, or it stops and says it did not finish. */
 const timeoutFor = (n: number) => 60_000 + n * 5;
 
@@ -63,9 +64,7 @@ const fmt = (value: number | null | undefined, digits = 0) =>
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
-  return [line(rows[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join(
-    '\n',
-  );
+  return [line(rows[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
 }
 
 function machine() {
@@ -104,35 +103,44 @@ async function main(): Promise<void> {
   let ingest: IngestResult | undefined;
   let herald: EndToEndRun | undefined;
   let floor: FloorRun | undefined;
+  let events: EventsResult | undefined;
   const scale: EndToEndRun[] = [];
   try {
     if (only.has('ingest')) {
       log(`ingest: ${ingestRuns} requests of 18,000 records, each followed by its floor`);
       ingest = await benchIngest(ctx, ingestRuns);
     }
-    if (only.has('e2e') || only.has('scale')) {
-      const wanted = only.has('scale') ? [...new Set([...(only.has('e2e') ? [endToEndN] : []), ...scaleNs])] : [endToEndN];
-      for (const n of wanted.sort((a, b) => a - b)) {
-        log(`end to end: ${n.toLocaleString('en-US')} invitations through Herald`);
-        const run = await runHeraldEndToEnd(ctx, n, timeoutFor(n));
-        log(
-          `  ${run.completed ? '' : 'INCOMPLETE: '}${fmt(run.delivered)} delivered in ${fmt(run.ms / 1000, 1)} s: ${fmt(run.perSecond)}/s, peak RSS ${fmt(run.peakRssMb)} MB`,
-        );
-        if (n === endToEndN) herald = run;
-        if (scaleNs.includes(n)) scale.push(run);
-        if (n === endToEndN && only.has('e2e')) {
-          log(`end to end floor: ${n.toLocaleString('en-US')} messages, nodemailer straight to the sink`);
-          floor = await runFloorEndToEnd(ctx, n, timeoutFor(n));
-          log(`  ${fmt(floor.perSecond)}/s`);
-        }
+    const wanted = [...new Set([...(only.has('e2e') ? [endToEndN] : []), ...(only.has('scale') ? scaleNs : [])])].sort(
+      (a, b) => a - b,
+    );
+    const runEvents = async () => {
+      if (!only.has('events') || events) return;
+      log(`events: ${eventsN.toLocaleString('en-US')} invitations with a webhook subscription`);
+      events = await benchEvents(ctx, eventsN, timeoutFor(eventsN));
+      log(`  ${events.perSecond === null ? events.note : `${fmt(events.perSecond)} events/s (${events.note})`}`);
+    };
+    for (const n of wanted) {
+      // The events run is short: before the long scale runs, so a quick run reports it early.
+      if (n > endToEndN) await runEvents();
+      log(`end to end: ${n.toLocaleString('en-US')} invitations through Herald`);
+      const run = await runHeraldEndToEnd(ctx, n, timeoutFor(n));
+      log(
+        `  ${run.completed ? '' : 'INCOMPLETE: '}${fmt(run.delivered)} delivered in ${fmt(run.ms / 1000, 1)} s: ${fmt(run.perSecond)}/s, peak RSS ${fmt(run.peakRssMb)} MB`,
+      );
+      if (n === endToEndN) herald = run;
+      if (scaleNs.includes(n)) scale.push(run);
+      if (n === endToEndN && only.has('e2e')) {
+        log(`end to end floor: ${n.toLocaleString('en-US')} messages, nodemailer straight to the sink`);
+        floor = await runFloorEndToEnd(ctx, n, timeoutFor(n));
+        log(`  ${fmt(floor.perSecond)}/s`);
       }
     }
+    await runEvents();
   } finally {
     await sink.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 
-  const events = benchEvents();
   const first = scale[0];
   const last = scale.at(-1);
   const result = {
@@ -171,7 +179,7 @@ async function main(): Promise<void> {
     scaleGrowth: first && last && first !== last ? last.msPerInvitation / first.msPerInvitation : null,
     /** Peak RSS at the largest N divided by that at the smallest: 1.0 is flat memory. */
     memoryGrowth: first && last && first !== last ? last.peakRssMb / first.peakRssMb : null,
-    events,
+    events: events ?? null,
   };
 
   const rows = [['measure', 'Herald', 'floor', 'ratio', 'bar', 'met']];
@@ -212,10 +220,20 @@ async function main(): Promise<void> {
     rows.push(['scale slope (ms/inv largest ÷ smallest)', fmt(result.scaleGrowth, 2), '', '', '≈ 1.0', '']);
     rows.push(['memory (peak RSS largest ÷ smallest)', fmt(result.memoryGrowth, 2), '', '', '≈ 1.0', '']);
   }
-  rows.push(['events delivered per second', events.perSecond === null ? 'not available' : fmt(events.perSecond), '', '', '', '']);
-  process.stdout.write(`\nHerald benchmark, ${result.mode}, ${database}, ${result.machine.cpus} CPUs, Node ${process.version}\n`);
+  if (events)
+    rows.push([
+      `events to a webhook receiver (${fmt(events.invitations)} invitations)`,
+      events.perSecond === null ? 'not available' : `${fmt(events.perSecond)}/s`,
+      '',
+      '',
+      '',
+      events.perSecond === null ? '' : `${fmt(events.events)} events`,
+    ]);
+  process.stdout.write(
+    `\nHerald benchmark, ${result.mode}, ${database}, ${result.machine.cpus} CPUs, Node ${process.version}\n`,
+  );
   process.stdout.write(`${table(rows)}\n`);
-  if (events.perSecond === null) process.stdout.write(`events: ${events.note}\n`);
+  if (events?.perSecond === null) process.stdout.write(`events: ${events.note}\n`);
   if (args.json) {
     fs.writeFileSync(args.json, `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`results written to ${args.json}\n`);

@@ -25,11 +25,14 @@ interface Seen {
   answer: CatcherAnswer;
 }
 
+/** Long enough that a loaded machine answers a 500 in time; short enough to wait for. */
+const TIMEOUT_MS = 1000;
+
 describe.each(databaseKinds())('webhook retries on %s', (kind) => {
   let herald: TestHerald;
   const catchers: WebhookCatcher[] = [];
   beforeAll(async () => {
-    herald = await startEventsHerald(kind, { HERALD_WEBHOOK_TIMEOUT_MS: '300' });
+    herald = await startEventsHerald(kind, { HERALD_WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS) });
   });
   afterAll(async () => {
     await Promise.all(catchers.map((c) => c.close()));
@@ -66,9 +69,15 @@ describe.each(databaseKinds())('webhook retries on %s', (kind) => {
       return found.every((r) => r.token) && found;
     });
     const ids = rows.map((r) => r.id);
-    // Done when every event of each timeline was accepted, in timeline order.
-    const accepted = (invitationId: string) =>
-      seen.filter((s) => s.invitationId === invitationId && s.answer === 200).map((s) => s.action);
+    // Done when every event of each timeline was accepted, in timeline order. (A busy machine may
+    // time out a request the receiver did accept: that event is sent again, so count each once.)
+    const accepted = (invitationId: string) => {
+      const once = new Map<string, number>();
+      for (const s of seen) {
+        if (s.invitationId === invitationId && s.answer === 200 && !once.has(s.eventId)) once.set(s.eventId, s.action);
+      }
+      return [...once.values()];
+    };
     const expected = await waitFor(
       async () => {
         const actual = await timelines(herald, ids);
@@ -99,14 +108,14 @@ describe.each(databaseKinds())('webhook retries on %s', (kind) => {
     });
     expect(log.length).toBe([...expected.values()].flat().length);
     for (const d of log) {
-      expect(d).toMatchObject({ status: 'delivered', attempts: 3, lastStatusCode: 200, lastError: null });
-      expect(d.attemptLog.map((a) => [a.statusCode, a.error])).toEqual([
-        [500, 'HTTP 500'],
-        [null, 'no answer within 300 ms'],
-        [200, null],
-      ]);
-      expect(d.attemptLog[1]!.latencyMs).toBeGreaterThanOrEqual(290);
-      expect(attempts.get(d.eventId)).toBe(3);
+      expect(d).toMatchObject({ status: 'delivered', lastStatusCode: 200, lastError: null });
+      expect(d.attemptLog).toHaveLength(d.attempts);
+      expect(d.attemptLog.slice(0, 2).map((a) => a.error)).toEqual(['HTTP 500', `no answer within ${TIMEOUT_MS} ms`]);
+      expect(d.attemptLog[0]!.statusCode).toBe(500);
+      expect(d.attemptLog[1]!.statusCode).toBeNull();
+      expect(d.attemptLog[1]!.latencyMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 10);
+      expect(d.attemptLog.at(-1)!.statusCode).toBe(200);
+      expect(attempts.get(d.eventId)).toBe(d.attempts);
     }
   });
 });

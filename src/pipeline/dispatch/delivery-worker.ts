@@ -20,6 +20,13 @@ export interface DeliveryServices extends PrepareServices {
 }
 
 const RECOVERY_INTERVAL_MS = 10_000;
+/**
+ * Lanes that share the batch size. One lane alone leaves the SMTP connections idle while it
+ * claims, prepares and records, and the database idle while it sends; with two, one lane's
+ * messages are on the wire while the other works with the database. Claimed and not yet recorded
+ * stays at most HERALD_DELIVERY_BATCH_SIZE messages per worker, as with one lane.
+ */
+const LANES = 2;
 
 /**
  * Sends due messages: claims a batch, prepares it (vault, templates, unsubscribe check), sends
@@ -29,45 +36,48 @@ const RECOVERY_INTERVAL_MS = 10_000;
  */
 export class DeliveryWorker {
   readonly #stopping = new AbortController();
-  #loop: Promise<void> | undefined;
+  #loops: Promise<void>[] = [];
   #lastRecovery = 0;
 
   constructor(private readonly services: DeliveryServices) {}
 
   start(): void {
-    this.#loop = this.#run();
+    const size = this.services.config.deliveryBatchSize;
+    const lanes = Math.min(LANES, size);
+    // 100 → 50 + 50, 3 → 1 + 2, 1 → 1.
+    this.#loops = Array.from({ length: lanes }, (_, lane) => this.#run(Math.floor((size + lane) / lanes)));
   }
 
   get running(): boolean {
-    return this.#loop !== undefined && !this.#stopping.signal.aborted;
+    return this.#loops.length > 0 && !this.#stopping.signal.aborted;
   }
 
   async stop(): Promise<void> {
     this.#stopping.abort();
-    await this.#loop;
+    await Promise.all(this.#loops);
     await this.services.vendors.close();
   }
 
-  async #run(): Promise<void> {
+  async #run(limit: number): Promise<void> {
     const signal = this.#stopping.signal;
     while (!signal.aborted) {
       let handled = 0;
       try {
-        handled = await this.runOnce();
+        handled = await this.runOnce(limit);
       } catch (error) {
         this.services.logger.error(
           { err: error },
           'delivery batch failed; its messages are retried after the claim timeout',
         );
       }
-      if (handled < this.services.config.deliveryBatchSize) {
+      if (handled < limit) {
         await sleep(this.services.config.deliveryPollMs, undefined, { signal }).catch(() => undefined);
       }
     }
   }
 
-  /** One batch: returns how many messages it handled. */
-  async runOnce(): Promise<number> {
+  /** One batch of at most `limit` messages: returns how many it handled. */
+  async runOnce(limit = this.services.config.deliveryBatchSize): Promise<number> {
     const { database, config, clock } = this.services;
     const now = clock.now();
     if (now.getTime() - this.#lastRecovery > RECOVERY_INTERVAL_MS) {
@@ -76,7 +86,7 @@ export class DeliveryWorker {
       if (recovered > 0)
         this.services.logger.warn({ recovered }, 'messages left mid-send by a stopped worker are queued again');
     }
-    const batch = await claimDueMessages(database.sql, now, config.deliveryBatchSize);
+    const batch = await claimDueMessages(database.sql, now, limit);
     if (batch.length === 0) return 0;
     const preparations = await prepareMessages(this.services, batch);
     const results = await Promise.all(preparations.map((p) => this.#deliver(p)));

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config/config.js';
 import type { Logger } from '../../observability/logger.js';
@@ -47,6 +48,8 @@ export class ReporterSender {
   readonly #inFlight = new Map<string, Promise<void>>();
 
   constructor(private readonly services: ReporterSenderServices) {
+    // Every request in flight listens for the stop.
+    setMaxListeners(0, this.#aborting.signal);
     this.#loop = new PollingLoop(
       'campaign reporter sender',
       () => this.tick(),

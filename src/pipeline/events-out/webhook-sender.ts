@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config/config.js';
 import type { Logger } from '../../observability/logger.js';
@@ -48,6 +49,9 @@ interface Queued {
  */
 const PREFETCH_ROUNDS = 10;
 
+/** Outcomes of requests that finish close together are written in one transaction. */
+const FLUSH_DELAY_MS = 10;
+
 /**
  * Posts webhook deliveries. Each tick writes the outcomes of finished requests and tops up, with
  * one claim, the local queue of each subscription that is running low; requests go out from those
@@ -64,8 +68,14 @@ export class WebhookSender {
   readonly #queues = new Map<string, Queued[]>();
   #outcomes: DeliveryOutcome[] = [];
   #released: number[] = [];
+  /** Claim on the next tick rather than waiting for the poll interval: new work or a queue ran low. */
+  #claimSoon = true;
+  #lastClaim = 0;
+  #flushTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly services: WebhookSenderServices) {
+    // Every request in flight listens for the stop.
+    setMaxListeners(0, this.#aborting.signal);
     this.#loop = new PollingLoop('webhook sender', () => this.tick(), services.config.eventsPollMs, services.logger);
   }
 
@@ -79,6 +89,7 @@ export class WebhookSender {
 
   /** New deliveries were written: look now rather than after the idle wait. */
   wake(): void {
+    this.#claimSoon = true;
     this.#loop.wake();
   }
 
@@ -88,6 +99,7 @@ export class WebhookSender {
    */
   async stop(): Promise<void> {
     await this.#loop.stop();
+    clearTimeout(this.#flushTimer);
     for (const queue of this.#queues.values()) this.#released.push(...queue.map((q) => q.delivery.id));
     this.#queues.clear();
     this.#aborting.abort();
@@ -100,6 +112,11 @@ export class WebhookSender {
     await this.#flush();
     const { config, clock, database } = this.services;
     const now = clock.now();
+    // A claim scans the due deliveries: it runs when there is reason to, or once per poll interval
+    // (for retries falling due and other processes' work), not after every finished request.
+    if (!this.#claimSoon && now.getTime() - this.#lastClaim < config.eventsPollMs) return false;
+    this.#claimSoon = false;
+    this.#lastClaim = now.getTime();
     const prefetch = config.webhookConcurrency * PREFETCH_ROUNDS;
     // A subscription whose queue is still half full is not topped up yet (nor even looked at, so
     // one with a large backlog never crowds the others out of the claim).
@@ -107,7 +124,7 @@ export class WebhookSender {
     const full: string[] = [];
     let held = 0;
     for (const id of new Set([...this.#queues.keys(), ...this.#busy.keys()])) {
-      const count = (this.#queues.get(id)?.length ?? 0) + (this.#busy.get(id) ?? 0);
+      const count = this.#held(id);
       held += count;
       if (count >= prefetch / 2) full.push(id);
       else if (count > 0) partial.set(id, prefetch - count);
@@ -143,7 +160,13 @@ export class WebhookSender {
       this.#queues.set(delivery.subscriptionId, queue);
     }
     for (const id of new Set(claimed.map((d) => d.subscriptionId))) this.#pump(id);
-    return claimed.length >= total;
+    this.#claimSoon = claimed.length >= total;
+    return this.#claimSoon;
+  }
+
+  /** A subscription's deliveries queued or in flight here. */
+  #held(subscriptionId: string): number {
+    return (this.#queues.get(subscriptionId)?.length ?? 0) + (this.#busy.get(subscriptionId) ?? 0);
   }
 
   /** Starts queued requests of a subscription while it has free slots. */
@@ -222,7 +245,13 @@ export class WebhookSender {
         if (busy > 0) this.#busy.set(delivery.subscriptionId, busy);
         else this.#busy.delete(delivery.subscriptionId);
         if (!this.#aborting.signal.aborted) this.#pump(delivery.subscriptionId);
-        this.#loop.wake();
+        if (this.#held(delivery.subscriptionId) < (this.services.config.webhookConcurrency * PREFETCH_ROUNDS) / 2) {
+          this.#claimSoon = true;
+        }
+        this.#flushTimer ??= setTimeout(() => {
+          this.#flushTimer = undefined;
+          this.#loop.wake();
+        }, FLUSH_DELAY_MS);
       });
     this.#busy.set(delivery.subscriptionId, (this.#busy.get(delivery.subscriptionId) ?? 0) + 1);
     this.#inFlight.set(delivery.id, { subscriptionId: delivery.subscriptionId, done });
@@ -286,6 +315,9 @@ export class WebhookSender {
       }
     }
     for (const d of disabled) {
+      // What this process still holds for it goes back: a disabled subscription gets nothing more.
+      this.#released.push(...(this.#queues.get(d.id) ?? []).map((q) => q.delivery.id));
+      this.#queues.delete(d.id);
       logger.warn({ subscriptionId: d.id, accountId: d.accountId }, 'webhook subscription disabled: it kept failing');
     }
   }

@@ -14,7 +14,7 @@ const channelNumber: Record<Channel, EventChannel> = {
  */
 export async function linkChannel(sql: SqlExecutor, invitationId: string): Promise<EventChannel> {
   const [latest] = await sql.query<{ channel: Channel }>(
-    `SELECT channel FROM messages WHERE invitation_id = $1 AND status = 'sent'
+    `SELECT channel FROM messages WHERE invitation_id = $1 AND status IN ('sent', 'delivered', 'read')
      ORDER BY sent_at DESC NULLS LAST, reminder_level DESC LIMIT 1`,
     [invitationId],
   );

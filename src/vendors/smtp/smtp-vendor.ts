@@ -20,34 +20,18 @@ export interface SmtpSecrets {
   password?: string;
 }
 
-const CONNECTION_TIMEOUT_MS = 15_000;
-
 /**
  * Opens the TCP connection for nodemailer's pool with Nagle's algorithm off. nodemailer writes a
  * message and its terminating "\r\n.\r\n" separately; with Nagle on, the small terminator waits
  * for the server to acknowledge the message, which the server delays (40 ms on Linux) because it
  * has nothing to answer yet: every message then costs a delayed-ACK round, capping one connection
- * at ≈ 25 messages a second whatever the server's speed. nodemailer takes it from there as from any
- * connection it opened itself (implicit TLS, STARTTLS, greeting and socket timeouts).
+ * at ≈ 25 messages a second whatever the server's speed. The socket is handed over while it is
+ * still connecting, so nodemailer sees its errors and timeouts exactly as on a socket it opened
+ * itself (and drops the pool slot of a connection that failed).
  */
 function connectWithoutDelay(host: string, port: number): SMTPPool.Options['getSocket'] {
-  return (_options, callback) => {
-    const socket = net.connect({ host, port, noDelay: true });
-    const fail = (error: Error) => {
-      socket.destroy();
-      callback(error, undefined);
-    };
-    socket.setTimeout(CONNECTION_TIMEOUT_MS, () =>
-      fail(Object.assign(new Error(`Connection timeout to ${host}:${port}`), { code: 'ETIMEDOUT' })),
-    );
-    socket.once('error', fail);
-    socket.once('connect', () => {
-      socket.setTimeout(0);
-      socket.off('error', fail);
-      socket.setKeepAlive(true);
-      callback(null, { connection: socket });
-    });
-  };
+  return (_options, callback) =>
+    callback(null, { connection: net.connect({ host, port, noDelay: true, keepAlive: true }) });
 }
 
 /** nodemailer's pooled transport as Herald configures it for an `smtp` vendor. */
@@ -67,7 +51,7 @@ export function smtpTransportOptions(settings: SmtpSettings, secrets: SmtpSecret
       rateDelta: 1000,
       rateLimit: Math.max(1, Math.floor(settings.rateLimitPerSecond)),
     }),
-    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    connectionTimeout: 15_000,
     greetingTimeout: 15_000,
     socketTimeout: 60_000,
     getSocket: connectWithoutDelay(settings.host, settings.port),

@@ -75,8 +75,8 @@ describe.each(databaseKinds())('the campaign reporter on %s', (kind) => {
   let herald: TestHerald;
   const recorders: { close(): Promise<void> }[] = [];
   beforeAll(async () => {
-    // Tokens wait 1.5 s to be grouped, so a report at a 1 s interval sees the dispatch sending.
-    herald = await startEventsHerald(kind, { HERALD_TOKEN_FLUSH_MS: '1500' });
+    // Tokens wait 3 s to be grouped, so a report at a 1 s interval sees the dispatch sending.
+    herald = await startEventsHerald(kind, { HERALD_TOKEN_FLUSH_MS: '3000' });
   });
   afterAll(async () => {
     await Promise.all(recorders.map((r) => r.close()));

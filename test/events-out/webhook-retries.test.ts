@@ -107,13 +107,19 @@ describe.each(databaseKinds())('webhook retries on %s', (kind) => {
       return entries.every((d) => d.status === 'delivered') && entries;
     });
     expect(log.length).toBe([...expected.values()].flat().length);
+    expect(log.some((d) => d.attemptLog[0]?.statusCode === 500)).toBe(true);
     for (const d of log) {
       expect(d).toMatchObject({ status: 'delivered', lastStatusCode: 200, lastError: null });
       expect(d.attemptLog).toHaveLength(d.attempts);
-      expect(d.attemptLog.slice(0, 2).map((a) => a.error)).toEqual(['HTTP 500', `no answer within ${TIMEOUT_MS} ms`]);
-      expect(d.attemptLog[0]!.statusCode).toBe(500);
-      expect(d.attemptLog[1]!.statusCode).toBeNull();
-      expect(d.attemptLog[1]!.latencyMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 10);
+      expect(d.attempts).toBeGreaterThanOrEqual(3);
+      // (On a machine so busy that the 500 came after the timeout, the first attempt reads as a timeout too.)
+      const [first, second] = d.attemptLog;
+      expect([
+        [500, 'HTTP 500'],
+        [null, `no answer within ${TIMEOUT_MS} ms`],
+      ]).toContainEqual([first!.statusCode, first!.error]);
+      expect([second!.statusCode, second!.error]).toEqual([null, `no answer within ${TIMEOUT_MS} ms`]);
+      expect(second!.latencyMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 10);
       expect(d.attemptLog.at(-1)!.statusCode).toBe(200);
       expect(attempts.get(d.eventId)).toBe(d.attempts);
     }

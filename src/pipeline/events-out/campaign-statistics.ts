@@ -72,7 +72,8 @@ export async function dispatchActivity(sql: SqlExecutor, accountId: string, now:
   // One pass over the due index for all the account's dispatches (messages have no dispatch index).
   const due = await sql.query<{ dispatch_id: string }>(
     `SELECT DISTINCT dispatch_id FROM messages
-     WHERE account_id = $1 AND (status = 'sending' OR (status = 'scheduled' AND due_at <= $2))`,
+     WHERE account_id = $1 AND (status IN ('sending', 'queued')
+       OR (status IN ('scheduled', 'rate_limited', 'manual_retry') AND due_at <= $2))`,
     [accountId, now.toISOString()],
   );
   const busy = new Set(due.map((d) => d.dispatch_id));
@@ -150,8 +151,8 @@ export async function dispatchStatistics(
   // Through invitations: messages have no index on dispatch_id, invitations do.
   const messageCounts = await sql.query<Record<string, unknown>>(
     `SELECT i.dispatch_id,
-            count(DISTINCT m.invitation_id) FILTER (WHERE m.status IN ('scheduled', 'sending')) AS scheduled,
-            count(DISTINCT m.invitation_id) FILTER (WHERE m.status = 'sent') AS sent,
+            count(DISTINCT m.invitation_id) FILTER (WHERE m.status IN ('scheduled', 'rate_limited', 'manual_retry', 'queued', 'sending')) AS scheduled,
+            count(DISTINCT m.invitation_id) FILTER (WHERE m.status IN ('sent', 'delivered', 'read', 'bounced')) AS sent,
             count(DISTINCT m.invitation_id) FILTER (WHERE m.status = 'error') AS failed
      FROM invitations i JOIN messages m ON m.invitation_id = i.id
      WHERE i.dispatch_id = ANY($1::uuid[]) GROUP BY i.dispatch_id`,

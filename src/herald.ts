@@ -67,13 +67,27 @@ export async function startHerald(
   let eventsOut: EventsOutWorkers | undefined;
   let bounces: BounceReceiver | undefined;
 
+  // Each part gets the shutdown timeout: one that hangs is logged and left, not waited for forever.
+  const stopPart = async (name: string, stop: () => Promise<unknown> | undefined) => {
+    const stopping = stop();
+    if (!stopping) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(resolve, config.shutdownTimeoutMs, 'timeout');
+    });
+    const result = await Promise.race([stopping.then(() => 'stopped' as const), timedOut]).finally(() =>
+      clearTimeout(timer),
+    );
+    if (result === 'timeout')
+      logger.error({ part: name }, 'did not stop within the shutdown timeout; going on without it');
+  };
   const stopAll = async () => {
-    await server?.close();
-    await bounces?.close();
-    await delivery?.stop();
-    await bulkFlusher?.stop();
-    await eventsOut?.stop();
-    await queue.stop();
+    await stopPart('http server', () => server?.close());
+    await stopPart('bounce endpoint', () => bounces?.close());
+    await stopPart('delivery worker', () => delivery?.stop());
+    await stopPart('bulk flusher', () => bulkFlusher?.stop());
+    await stopPart('events out', () => eventsOut?.stop());
+    await stopPart('job queue', () => queue.stop());
     await database.close();
   };
   try {

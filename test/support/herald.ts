@@ -22,6 +22,8 @@ export async function startTestHerald(
   const config: Config = loadConfig({
     HERALD_LOG_LEVEL: process.env.HERALD_LOG_LEVEL ?? 'silent',
     HERALD_WORKER_POLL_MS: '50',
+    // A part that hangs at stop is left after this long instead of failing the test file's teardown.
+    HERALD_SHUTDOWN_TIMEOUT_MS: '5000',
     HERALD_VAULT_KEYS: TEST_VAULT_KEYS,
     ...options.env,
     ...(test.url && { DATABASE_URL: test.url }),

@@ -8,6 +8,7 @@ import {
   receiveVendorCallback,
   type CallbackServices,
 } from '../../pipeline/feedback/vendor-callback.js';
+import { vendorCallbackHandlers } from '../../vendors/vendor-callbacks.js';
 import type { HttpApp, HttpContext } from '../app-context.js';
 import { sendError, toAppError } from '../error-handler.js';
 
@@ -99,15 +100,21 @@ export function vendorCallbackRoutes(app: HttpApp, ctx: HttpContext): void {
           config: { access: 'public' },
           schema: {
             tags,
-            summary: "A vendor's subscription handshake (e.g. WhatsApp's hub.challenge)",
-            description: 'Answers the text the vendor expects (200, text/plain); 403 when its token does not match.',
+            summary: "A vendor's subscription handshake (e.g. WhatsApp's hub.challenge), or a report sent by GET",
+            description:
+              'For kinds with a handshake: the text the vendor expects (200, text/plain), 403 when its token does not match. For kinds that report by GET (MessageBird status reports), the same as POST, the report in the query string.',
             params: CallbackParams,
             security: [],
-            produces: ['text/plain'],
-            response: { 200: Type.String() },
           },
         },
         async (request, reply) => {
+          if (!vendorCallbackHandlers.get(request.params.kind)?.handshake) {
+            return receiveVendorCallback(services, request.params.kind, request.params.vendorId, {
+              url: calledUrl(request),
+              headers: flatHeaders(request.headers),
+              rawBody: '',
+            });
+          }
           const answer = await answerHandshake(
             services,
             request.params.kind,

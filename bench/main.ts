@@ -161,6 +161,7 @@ async function main(): Promise<void> {
             ratio: herald.perSecond / floor.perSecond,
             peakRssMb: herald.peakRssMb,
             startRssMb: herald.startRssMb,
+            steadyRssMb: herald.steadyRssMb,
             avgMessageBytes: herald.avgMessageBytes,
             floorAvgMessageBytes: floor.avgMessageBytes,
             requestMs: herald.requestMs,
@@ -174,11 +175,15 @@ async function main(): Promise<void> {
       msPerInvitation: r.msPerInvitation,
       perSecond: r.perSecond,
       peakRssMb: r.peakRssMb,
+      steadyRssMb: r.steadyRssMb,
     })),
     /** ms per invitation at the largest N divided by that at the smallest: 1.0 is a flat line. */
     scaleGrowth: first && last && first !== last ? last.msPerInvitation / first.msPerInvitation : null,
     /** Peak RSS at the largest N divided by that at the smallest: 1.0 is flat memory. */
     memoryGrowth: first && last && first !== last ? last.peakRssMb / first.peakRssMb : null,
+    /** The same for the steady RSS (second half of each run). */
+    steadyMemoryGrowth:
+      first?.steadyRssMb && last?.steadyRssMb && first !== last ? last.steadyRssMb / first.steadyRssMb : null,
     events: events ?? null,
   };
 
@@ -213,12 +218,13 @@ async function main(): Promise<void> {
       '',
       '',
       '',
-      `RSS ${fmt(s.peakRssMb)} MB`,
+      `RSS peak ${fmt(s.peakRssMb)} / steady ${fmt(s.steadyRssMb)} MB`,
     ]);
   }
   if (result.scaleGrowth !== null) {
     rows.push(['scale slope (ms/inv largest ÷ smallest)', fmt(result.scaleGrowth, 2), '', '', '≈ 1.0', '']);
     rows.push(['memory (peak RSS largest ÷ smallest)', fmt(result.memoryGrowth, 2), '', '', '≈ 1.0', '']);
+    rows.push(['memory (steady RSS largest ÷ smallest)', fmt(result.steadyMemoryGrowth, 2), '', '', '≈ 1.0', '']);
   }
   if (events)
     rows.push([

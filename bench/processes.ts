@@ -8,6 +8,17 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+/** Children still running: killed if the driver exits without stopping them (a failed run). */
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+function adopt<C extends ChildProcess>(child: C): C {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
 /**
  * Compiles Herald with its own tsconfig into a private directory, so what is measured is the
  * product's build and does not change when someone rebuilds dist/ during the run. The directory
@@ -141,10 +152,12 @@ export interface SinkProcess {
 }
 
 export async function startSink(): Promise<SinkProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bench', 'smtp-sink.ts')], {
-    cwd: repoRoot,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child = adopt(
+    spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bench', 'smtp-sink.ts')], {
+      cwd: repoRoot,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    }),
+  );
   const ports = await firstLine(
     child,
     (line) => (line.startsWith('{') ? (JSON.parse(line) as { smtpPort: number; httpPort: number }) : undefined),
@@ -197,11 +210,13 @@ export async function startHerald(options: {
     '0',
     ...(options.dataDir ? ['--data-dir', options.dataDir] : []),
   ];
-  const child = spawn(process.execPath, args, {
-    cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = adopt(
+    spawn(process.execPath, args, {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? '', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const logTail: string[] = [];
   let problems = 0;
   const keep = (line: string) => {

@@ -1,9 +1,11 @@
 import type { Principal } from '../accounts/principal.js';
 import { AppError } from '../http/errors.js';
+import { openOriginals, type SealedOriginalsRow } from '../privacy/sealed-originals.js';
 import type { Vault } from '../privacy/vault.js';
 import type { Database } from '../storage/database.js';
 import { isUuid } from '../storage/ids.js';
 import type { LogLevel, StoredPrefill } from '../storage/schema.js';
+import { EventAction, EventChannel } from '../pipeline/timeline.js';
 import type { EventLogFilter } from './event-log-filter.js';
 
 /** One invitation in the shape of the original module's EventLog documents (tag "UserData"). */
@@ -35,7 +37,7 @@ export interface EventLogEntry {
   tags: ['UserData'];
 }
 
-interface InvitationRecord {
+interface InvitationRecord extends SealedOriginalsRow {
   id: string;
   token: string | null;
   dispatch_id: string;
@@ -98,8 +100,8 @@ export async function queryEventLog(
     params,
   );
   const rows = await database.sql.query<InvitationRecord>(
-    `SELECT i.id, i.token, i.dispatch_id, d.delivery_policy_id, i.batch_id, i.state, i.record_index, i.target, i.prefills,
-            i.created_at, i.updated_at
+    `SELECT i.id, i.account_id, i.token, i.dispatch_id, d.delivery_policy_id, i.batch_id, i.state, i.record_index,
+            i.target, i.prefills, i.created_at, i.updated_at${filter.includePii ? ', i.sealed_originals, i.sealed_key_id' : ''}
      FROM invitations i LEFT JOIN dispatches d ON d.id = i.dispatch_id
      WHERE ${where}
      ORDER BY i.created_at, i.dispatch_id, i.record_index
@@ -112,12 +114,13 @@ export async function queryEventLog(
     [rows.map((r) => r.id)],
   );
   const originals = filter.includePii
-    ? await openOriginals(database, vault, principal, rows)
+    ? await revealOriginals(database, vault, principal, rows)
     : new Map<string, string>();
   const byInvitation = new Map<string, EventRecord[]>();
   for (const event of events)
     byInvitation.set(event.invitation_id, [...(byInvitation.get(event.invitation_id) ?? []), event]);
   const entries = rows.map((row): EventLogEntry => {
+    const timeline = row.state === 'requested' ? [requestedEvent(row)] : (byInvitation.get(row.id) ?? []);
     const hashedTarget = row.prefills.some((p) => p.hashed && p.input === row.target);
     return {
       id: row.id,
@@ -131,7 +134,7 @@ export async function queryEventLog(
       updated: iso(row.updated_at),
       state: row.state,
       recordIndex: row.record_index,
-      events: (byInvitation.get(row.id) ?? []).map((e) => ({
+      events: timeline.map((e) => ({
         timeStamp: iso(e.occurred_at),
         channel: e.channel,
         action: e.action,
@@ -154,26 +157,32 @@ export async function queryEventLog(
   return { entries, total: Number(counted?.total ?? 0) };
 }
 
-async function openOriginals(
+/**
+ * The Requested entry of an invitation still waiting for its token: the token job writes it, dated
+ * at acceptance, together with the token; until then the invitation row stands for it.
+ */
+function requestedEvent(row: InvitationRecord): EventRecord {
+  return {
+    invitation_id: row.id,
+    action: EventAction.Requested,
+    channel: EventChannel.DispatchAPI,
+    message: null,
+    target_id: null,
+    level: null,
+    occurred_at: row.created_at,
+  };
+}
+
+async function revealOriginals(
   database: Database,
   vault: Vault,
   principal: Principal,
   rows: InvitationRecord[],
 ): Promise<Map<string, string>> {
-  const hashes = [...new Set(rows.flatMap((r) => r.prefills.filter((p) => p.hashed).map((p) => p.input)))];
-  const sealed = await database.sql.query<{ value_hash: string; sealed: Buffer | Uint8Array; key_id: string }>(
-    'SELECT value_hash, sealed, key_id FROM pii_vault WHERE account_id = $1 AND value_hash = ANY($2::text[])',
-    [principal.accountId, hashes],
-  );
   const who = principal.userId ? `user ${principal.userId}` : `API key ${principal.apiKeyId}`;
   await database.sql.query(`INSERT INTO log_entries (account_id, level, message) VALUES ($1, 'Information', $2)`, [
     principal.accountId,
     `Original personal data of ${rows.length} invitations was shown to ${who} (EventLog, IncludePii)`,
   ]);
-  return new Map(
-    sealed.map((s) => [
-      s.value_hash,
-      vault.open(Buffer.from(s.sealed), s.key_id, `${principal.accountId}:${s.value_hash}`),
-    ]),
-  );
+  return new Map(rows.flatMap((row) => [...openOriginals(vault, row)]));
 }

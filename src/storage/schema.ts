@@ -294,6 +294,13 @@ export const invitations = pgTable(
     target: text('target'),
     language: text('language'),
     prefills: jsonb('prefills').$type<StoredPrefill[]>().notNull(),
+    /**
+     * The originals of the hashed prefills, needed to deliver: a JSON object hash → original,
+     * AES-256-GCM sealed and bound to the account and invitation, with the id of the key that
+     * sealed it so keys can rotate. Null when nothing was hashed. Purging the invitation purges them.
+     */
+    sealedOriginals: bytea('sealed_originals'),
+    sealedKeyId: text('sealed_key_id'),
     token: text('token'),
     openCount: integer('open_count').notNull().default(0),
     firstOpenedAt: timestamp('first_opened_at', { withTimezone: true }),
@@ -304,7 +311,10 @@ export const invitations = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    uniqueIndex('invitations_token_idx').on(t.token),
+    // Partial: an invitation has no token until the token job runs, and ingest then adds no entry.
+    uniqueIndex('invitations_token_idx')
+      .on(t.token)
+      .where(sql`token IS NOT NULL`),
     index('invitations_batch_idx').on(t.accountId, t.batchId),
     index('invitations_dispatch_state_idx').on(t.dispatchId, t.state, t.createdAt),
     index('invitations_uuid_idx').on(t.accountId, t.uuid),
@@ -355,22 +365,6 @@ export const logEntries = pgTable(
     index('log_entries_batch_idx').on(t.accountId, t.batchId),
     index('log_entries_account_idx').on(t.accountId, t.occurredAt),
   ],
-);
-
-/**
- * Original values of hashed prefills, needed to deliver: AES-256-GCM sealed, bound to their
- * account and hash, with the id of the key that sealed them so keys can rotate.
- */
-export const piiVault = pgTable(
-  'pii_vault',
-  {
-    accountId: uuid('account_id').notNull(),
-    valueHash: text('value_hash').notNull(),
-    sealed: bytea('sealed').notNull(),
-    keyId: text('key_id').notNull(),
-    createdAt: createdAt(),
-  },
-  (t) => [primaryKey({ columns: [t.accountId, t.valueHash] })],
 );
 
 /** One language of a content template. Email uses subject, html and text; SMS and WhatsApp text only. */

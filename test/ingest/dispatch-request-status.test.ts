@@ -446,7 +446,7 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
         batches: 0,
         invitations: 0,
         logs: 0,
-        vault: 0,
+        sealed: 0,
       });
     });
 

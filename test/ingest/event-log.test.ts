@@ -452,3 +452,40 @@ describe.each(databaseKinds())('POST /api/EventLog and GET /api/dispatchSingle o
     });
   });
 });
+
+describe.each(databaseKinds())('POST /api/EventLog before the token job has run, on %s', (kind) => {
+  let herald: TestHerald;
+  beforeAll(async () => {
+    // No workers: accepted invitations stay waiting for their tokens.
+    herald = await startTestHerald(kind, { roles: { api: true, workers: false } });
+  });
+  afterAll(() => stopTestHerald(herald));
+
+  it('starts the timeline of an accepted invitation with Requested, dated at acceptance', async () => {
+    const { account, apiKey } = await seedAccount(herald.database);
+    const seeded = await seedDispatch(herald.database, account.id);
+    const answer = await postDispatchRequest(herald, apiKey, {
+      json: [{ dispatchID: seeded.dispatchId, preFill: [recordOf(seeded, { uuid: 'w1', email: 'wait@example.com' })] }],
+    });
+    expect(answer.status).toBe(207);
+    const [row] = await invitationRows(herald.database, account.id);
+    const log = await apiRequest<Entry[]>(herald.url, '/api/EventLog', {
+      method: 'POST',
+      token: apiKey,
+      json: { BatchId: answer.body.batchId },
+    });
+    expect(log.body).toHaveLength(1);
+    expect(log.body[0]).toMatchObject({ id: row!.id, state: 'requested', tokenId: null });
+    expect(log.body[0]!.events).toEqual([
+      {
+        timeStamp: log.body[0]!.created,
+        channel: 2,
+        action: 0,
+        message: null,
+        targetId: null,
+        eventStatus: null,
+        logMessage: null,
+      },
+    ]);
+  });
+});

@@ -193,7 +193,7 @@ describe.each(databaseKinds())('malformed dispatch requests on %s', (kind) => {
           expect(answer.status).toBeLessThan(500);
           expect(answer.body.error.message.length).toBeGreaterThan(10);
           const rows = await countAccountRows(herald.database, accountId);
-          expect(rows).toMatchObject({ batches: 0, invitations: 0, events: 0, logs: 0, vault: 0 });
+          expect(rows).toMatchObject({ batches: 0, invitations: 0, events: 0, logs: 0, sealed: 0 });
         },
       ),
       { numRuns: 200, endOnFailure: true },
@@ -286,7 +286,7 @@ describe.each(databaseKinds())('hostile values in well-formed dispatch requests 
     });
     const rows = await countAccountRows(herald.database, account.id);
     if (answer.status === 207) expect(rows).toMatchObject({ batches: 1, invitations: 2 });
-    else expect(rows).toEqual({ batches: 0, invitations: 0, events: 0, logs: 0, vault: 0 });
+    else expect(rows).toEqual({ batches: 0, invitations: 0, events: 0, logs: 0, sealed: 0 });
     const [jobs] = await herald.database.sql.query<{ n: string | number }>(
       `SELECT count(*) AS n FROM pgboss.job WHERE name = 'tokens.create' AND data->>'accountId' = $1`,
       [account.id],

@@ -24,10 +24,10 @@ const expectedHash = (value: string, algorithm: Algorithm = 'sha512') =>
   `${algorithm}:${createHash(algorithm).update(value.toLowerCase(), 'utf8').digest('hex')}`;
 
 /** Opens a vault entry with the test key, independently of Herald's Vault: AES-256-GCM, iv ‖ tag ‖ ciphertext, AAD account:hash. */
-function openIndependently(sealed: Buffer, accountId: string, valueHash: string): string {
+function openIndependently(sealed: Buffer, accountId: string, invitationId: string): string {
   const key = Buffer.from(TEST_VAULT_KEYS.split(':')[1]!, 'base64');
   const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
-  decipher.setAAD(Buffer.from(`${accountId}:${valueHash}`));
+  decipher.setAAD(Buffer.from(`${accountId}:${invitationId}`));
   decipher.setAuthTag(sealed.subarray(12, 28));
   return Buffer.concat([decipher.update(sealed.subarray(28)), decipher.final()]).toString('utf8');
 }
@@ -114,7 +114,7 @@ describe.each(databaseKinds())('PII hashing and the vault on %s', (kind) => {
   });
 
   describe('a mixed batch', () => {
-    // Originals as sent, and the forms Herald keeps in the vault (domain lower-cased, E.164).
+    // Originals as sent, and the forms Herald keeps sealed (domain lower-cased, E.164).
     const ann = {
       sent: 'Ann.Lee@Example.COM',
       kept: 'Ann.Lee@example.com',
@@ -168,27 +168,31 @@ describe.each(databaseKinds())('PII hashing and the vault on %s', (kind) => {
       });
     });
 
-    it('seals the originals of accepted hashed values in pii_vault, AES-256-GCM, never in plain text', async () => {
-      const rows = await herald.database.sql.query<{ value_hash: string; sealed: Uint8Array; key_id: string }>(
-        'SELECT value_hash, sealed, key_id FROM pii_vault WHERE account_id = $1 ORDER BY value_hash',
-        [ctx.account.id],
-      );
+    it('seals the originals of accepted hashed values on their invitation, AES-256-GCM, never in plain text', async () => {
+      const rows = await herald.database.sql.query<{
+        id: string;
+        state: string;
+        sealed_originals: Uint8Array | null;
+        sealed_key_id: string | null;
+      }>('SELECT id, state, sealed_originals, sealed_key_id FROM invitations WHERE account_id = $1', [ctx.account.id]);
       // Only the accepted record's values: not those of throttled or rejected records.
-      expect(rows.map((r) => r.value_hash).sort()).toEqual(
-        [expectedHash(ann.kept), expectedHash(ann.mobileKept)].sort(),
-      );
-      for (const row of rows) {
-        const sealed = Buffer.from(row.sealed);
-        expect(row.key_id).toBe('test1');
-        for (const original of allOriginals) {
-          expect(sealed.includes(Buffer.from(original, 'utf8'))).toBe(false);
-          expect(sealed.includes(Buffer.from(original, 'utf16le'))).toBe(false);
-        }
+      const sealedRows = rows.filter((r) => r.sealed_originals !== null);
+      expect(sealedRows).toHaveLength(1);
+      expect(sealedRows[0]!.state).not.toMatch(/rejected|throttled/);
+      const row = sealedRows[0]!;
+      const sealed = Buffer.from(row.sealed_originals!);
+      expect(row.sealed_key_id).toBe('test1');
+      for (const original of allOriginals) {
+        expect(sealed.includes(Buffer.from(original, 'utf8'))).toBe(false);
+        expect(sealed.includes(Buffer.from(original, 'utf16le'))).toBe(false);
       }
-      const opened = rows.map((r) => openIndependently(Buffer.from(r.sealed), ctx.account.id, r.value_hash));
-      expect(opened.sort()).toEqual([ann.kept, ann.mobileKept].sort());
-      // Bound to its row: under another account's id it does not open.
-      expect(() => openIndependently(Buffer.from(rows[0]!.sealed), randomUUID(), rows[0]!.value_hash)).toThrow();
+      expect(JSON.parse(openIndependently(sealed, ctx.account.id, row.id))).toEqual({
+        [expectedHash(ann.kept)]: ann.kept,
+        [expectedHash(ann.mobileKept)]: ann.mobileKept,
+      });
+      // Bound to its row: under another account's or invitation's id it does not open.
+      expect(() => openIndependently(sealed, randomUUID(), row.id)).toThrow();
+      expect(() => openIndependently(sealed, ctx.account.id, randomUUID())).toThrow();
     });
 
     it('keeps no original PII value in invitations, their events, log entries or jobs', async () => {

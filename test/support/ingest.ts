@@ -148,13 +148,13 @@ export function logRows(database: Database, accountId: string, batchId?: string)
 export async function countAccountRows(
   database: Database,
   accountId: string,
-): Promise<{ batches: number; invitations: number; events: number; logs: number; vault: number }> {
+): Promise<{ batches: number; invitations: number; events: number; logs: number; sealed: number }> {
   const [row] = await database.sql.query<Record<string, string | number>>(
     `SELECT (SELECT count(*) FROM batches WHERE account_id = $1) AS batches,
             (SELECT count(*) FROM invitations WHERE account_id = $1) AS invitations,
             (SELECT count(*) FROM invitation_events WHERE account_id = $1) AS events,
             (SELECT count(*) FROM log_entries WHERE account_id = $1) AS logs,
-            (SELECT count(*) FROM pii_vault WHERE account_id = $1) AS vault`,
+            (SELECT count(*) FROM invitations WHERE account_id = $1 AND sealed_originals IS NOT NULL) AS sealed`,
     [accountId],
   );
   return {
@@ -162,7 +162,7 @@ export async function countAccountRows(
     invitations: Number(row?.invitations),
     events: Number(row?.events),
     logs: Number(row?.logs),
-    vault: Number(row?.vault),
+    sealed: Number(row?.sealed),
   };
 }
 

@@ -143,7 +143,8 @@ export function claimBulkBatches(
 export function batchMessages(sql: SqlExecutor, batchId: string): Promise<ClaimedMessage[]> {
   return sql.query<ClaimedMessage>(
     `SELECT m.id, m.account_id, m.invitation_id, m.dispatch_id, m.channel, m.reminder_level, m.attempts + 1 AS attempts,
-            m.vendor_id, i.token, i.target, i.uuid, i.language, i.prefills, i.answered_at, i.unsubscribed_at
+            m.vendor_id, i.token, i.target, i.uuid, i.language, i.prefills, i.sealed_originals, i.sealed_key_id,
+            i.answered_at, i.unsubscribed_at
      FROM messages m JOIN invitations i ON i.id = m.invitation_id
      WHERE m.bulk_batch_id = $1 AND m.status = 'queued'
      ORDER BY m.id`,

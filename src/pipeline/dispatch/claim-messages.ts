@@ -16,6 +16,9 @@ export interface ClaimedMessage {
   uuid: string | null;
   language: string | null;
   prefills: StoredPrefill[];
+  /** The invitation's sealed originals (see privacy/sealed-originals.ts). */
+  sealed_originals: Uint8Array | null;
+  sealed_key_id: string | null;
   answered_at: Date | string | null;
   unsubscribed_at: Date | string | null;
 }
@@ -44,7 +47,8 @@ export function claimDueMessages(sql: SqlExecutor, now: Date, limit: number): Pr
        UPDATE messages m SET status = 'sending', claimed_at = $1, attempts = m.attempts + 1, updated_at = $1
        FROM due WHERE m.id = due.id
        RETURNING m.id, m.account_id, m.invitation_id, m.dispatch_id, m.channel, m.reminder_level, m.attempts, m.vendor_id)
-     SELECT c.*, i.token, i.target, i.uuid, i.language, i.prefills, i.answered_at, i.unsubscribed_at
+     SELECT c.*, i.token, i.target, i.uuid, i.language, i.prefills, i.sealed_originals, i.sealed_key_id,
+            i.answered_at, i.unsubscribed_at
      FROM claimed c JOIN invitations i ON i.id = c.invitation_id`,
     [now.toISOString(), limit, CLAIMABLE_STATUSES],
   );

@@ -1,5 +1,6 @@
 import { inArray } from 'drizzle-orm';
 import type { DispatchDefinition, ExperiencePlatform } from '../../platforms/experience-platform.js';
+import { openOriginals } from '../../privacy/sealed-originals.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { Database } from '../../storage/database.js';
 import { contentTemplates, type HashAlgorithm, type TemplateVariant } from '../../storage/schema.js';
@@ -25,31 +26,6 @@ export interface PrepareServices {
   readonly publicUrl: string;
 }
 
-/** Original values of the hashed prefills of the batch, from the vault. */
-async function openOriginals(
-  services: PrepareServices,
-  batch: readonly ClaimedMessage[],
-): Promise<Map<string, string>> {
-  const wanted = batch.flatMap((m) => m.prefills.filter((p) => p.hashed).map((p) => [m.account_id, p.input] as const));
-  if (wanted.length === 0) return new Map();
-  const rows = await services.database.sql.query<{
-    account_id: string;
-    value_hash: string;
-    sealed: Uint8Array;
-    key_id: string;
-  }>(
-    `SELECT v.account_id, v.value_hash, v.sealed, v.key_id FROM pii_vault v
-     JOIN unnest($1::uuid[], $2::text[]) AS w(account_id, value_hash) ON v.account_id = w.account_id AND v.value_hash = w.value_hash`,
-    [wanted.map((w) => w[0]), wanted.map((w) => w[1])],
-  );
-  return new Map(
-    rows.map((r) => [
-      `${r.account_id}:${r.value_hash}`,
-      services.vault.open(Buffer.from(r.sealed), r.key_id, `${r.account_id}:${r.value_hash}`),
-    ]),
-  );
-}
-
 /** Identifiers of the batch that are on their account's unsubscribe list now (checked again at send time). */
 async function unsubscribedNow(
   services: PrepareServices,
@@ -70,8 +46,8 @@ async function unsubscribedNow(
 }
 
 /**
- * Decides, renders and addresses every message of a claimed batch: one query each for the vault,
- * the unsubscribe list and the templates, whatever the batch size.
+ * Decides, renders and addresses every message of a claimed batch: one query each for the
+ * unsubscribe list and the templates, whatever the batch size.
  */
 export async function prepareMessages(
   services: PrepareServices,
@@ -98,7 +74,6 @@ export async function prepareMessages(
             .where(inArray(contentTemplates.id, templateIds))
         ).map((t) => [t.id, t.variants]),
   );
-  const originals = await openOriginals(services, batch);
   const unsubscribed = await unsubscribedNow(services, batch, algorithms);
 
   return Promise.all(
@@ -117,8 +92,13 @@ export async function prepareMessages(
       if (!claimed.token)
         return { kind: 'fail', claimed, category: 'unknown', detail: 'The invitation has no survey token' };
 
-      const plain = (value: string, hashed: boolean) =>
-        hashed ? originals.get(`${claimed.account_id}:${value}`) : value;
+      const originals = openOriginals(services.vault, {
+        id: claimed.invitation_id,
+        account_id: claimed.account_id,
+        sealed_originals: claimed.sealed_originals,
+        sealed_key_id: claimed.sealed_key_id,
+      });
+      const plain = (value: string, hashed: boolean) => (hashed ? originals.get(value) : value);
       const storedTarget = claimed.prefills.find((p) => p.input === claimed.target);
       const to = claimed.target ? plain(claimed.target, storedTarget?.hashed ?? false) : undefined;
       if (!to)
@@ -126,7 +106,7 @@ export async function prepareMessages(
           kind: 'fail',
           claimed,
           category: 'invalid_recipient',
-          detail: 'The original address is not in the PII vault',
+          detail: 'The original address is no longer kept (purged)',
         };
       const vendorId = claimed.vendor_id ?? dispatch.channelVendors[claimed.channel];
       if (!vendorId)

@@ -1,4 +1,5 @@
 import { hashPii } from '../../privacy/pii-hash.js';
+import { openOriginals, type SealedOriginalsRow } from '../../privacy/sealed-originals.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { SqlExecutor } from '../../storage/database.js';
 import type { HashAlgorithm, StoredPrefill } from '../../storage/schema.js';
@@ -28,7 +29,7 @@ export function hashedIdentifier(
 
 /**
  * The original identifiers of some invitations, for subscriptions allowed personal data: values
- * stored raw as they are, hashed ones opened from the vault. Read at send time only, so original
+ * stored raw as they are, hashed ones opened from the invitation's sealed originals. Read at send time only, so original
  * values never sit in the delivery queue. An invitation purged meanwhile is simply missing.
  */
 export async function originalIdentifiers(
@@ -38,38 +39,18 @@ export async function originalIdentifiers(
 ): Promise<Map<string, { uuid: string | null; target: string | null }>> {
   const found = new Map<string, { uuid: string | null; target: string | null }>();
   if (invitationIds.length === 0) return found;
-  const rows = await sql.query<StoredIdentifiers & { id: string; account_id: string }>(
-    `SELECT id, account_id, uuid, target, prefills FROM invitations WHERE id = ANY($1::uuid[])`,
+  const rows = await sql.query<StoredIdentifiers & SealedOriginalsRow>(
+    `SELECT id, account_id, uuid, target, prefills, sealed_originals, sealed_key_id FROM invitations WHERE id = ANY($1::uuid[])`,
     [[...new Set(invitationIds)]],
   );
-  const hashed = rows.flatMap((r) =>
-    [r.uuid, r.target]
-      .filter((v): v is string => v !== null && storedHashed(v, r.prefills))
-      .map((v) => [r.account_id, v]),
-  );
-  const opened = new Map<string, string>();
-  if (hashed.length > 0) {
-    const sealed = await sql.query<{ account_id: string; value_hash: string; sealed: Uint8Array; key_id: string }>(
-      `SELECT v.account_id, v.value_hash, v.sealed, v.key_id FROM pii_vault v
-       JOIN unnest($1::uuid[], $2::text[]) AS w(account_id, value_hash)
-         ON v.account_id = w.account_id AND v.value_hash = w.value_hash`,
-      [hashed.map((h) => h[0]), hashed.map((h) => h[1])],
-    );
-    for (const s of sealed) {
-      const key = `${s.account_id}:${s.value_hash}`;
-      opened.set(key, vault.open(Buffer.from(s.sealed), s.key_id, key));
-    }
-  }
-  const original = (accountId: string, value: string | null, prefills: readonly StoredPrefill[]) => {
+  const original = (value: string | null, row: StoredIdentifiers, opened: Map<string, string>) => {
     if (value === null) return null;
-    // A hashed value whose original is no longer in the vault stays hashed rather than failing.
-    return storedHashed(value, prefills) ? (opened.get(`${accountId}:${value}`) ?? value) : value;
+    // A hashed value whose original is no longer kept stays hashed rather than failing.
+    return storedHashed(value, row.prefills) ? (opened.get(value) ?? value) : value;
   };
   for (const r of rows) {
-    found.set(r.id, {
-      uuid: original(r.account_id, r.uuid, r.prefills),
-      target: original(r.account_id, r.target, r.prefills),
-    });
+    const opened = openOriginals(vault, r);
+    found.set(r.id, { uuid: original(r.uuid, r, opened), target: original(r.target, r, opened) });
   }
   return found;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config/config.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
 import type { ExperiencePlatform } from '../../platforms/experience-platform.js';
+import { sealOriginals } from '../../privacy/sealed-originals.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { Database } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';
@@ -41,17 +42,17 @@ interface Plugins {
   properties: Record<string, unknown>;
 }
 
-const stateEvent: Record<Exclude<InvitationState, 'token_created' | 'token_failed'>, EventAction> = {
-  requested: EventAction.Requested,
+/** The first timeline entry of a record refused at ingest (an accepted one gets Requested from the token job). */
+const refusalEvent: Record<Exclude<InvitationState, 'requested' | 'token_created' | 'token_failed'>, EventAction> = {
   rejected: EventAction.Rejected,
   throttled: EventAction.Throttled,
   suppressed: EventAction.Suppressed,
 };
 
 /**
- * Validates, hashes and stores one dispatch request. Everything it accepts — invitations, their
- * first timeline entries, the vault entries, the log entries and the token work — commits in one
- * transaction before it answers.
+ * Validates, hashes and stores one dispatch request. Everything it accepts — invitations with
+ * their sealed originals, the timeline entries of refused records, the log entries and the token
+ * work — commits in one transaction before it answers.
  */
 export async function acceptDispatchRequest(
   services: IngestServices,
@@ -61,7 +62,7 @@ export async function acceptDispatchRequest(
 ): Promise<DispatchRequestResult> {
   const { database, platform, queue } = services;
   const settings = await platform.settings(accountId);
-  const write: IngestWrite = { accountId, batchId, invitations: [], events: [], logs: [], vault: [] };
+  const write: IngestWrite = { accountId, batchId, invitations: [], events: [], logs: [] };
   const plugins = await choosePlugins(services, accountId, write);
   const tokenWork: { dispatchId: string; accepted: number }[] = [];
   const statusByDispatch: DispatchStatus[] = [];
@@ -139,7 +140,6 @@ async function planDispatch(
   const seen = new Set<string>();
   const dropped = new Set<string>();
   const counts: Counts = { requested: 0, rejected: 0, throttled: 0, suppressed: 0 };
-  const sealed = new Set(write.vault.map((v) => v.valueHash));
   for (const [recordIndex, record] of checked.entries()) {
     record.dropped.forEach((id) => dropped.add(id));
     const [state, reason] = decide(record, seen, unsubscribed, plugins, dispatchId);
@@ -155,20 +155,17 @@ async function planDispatch(
       target: record.target,
       language: record.language,
       prefills: record.prefills,
+      // Only an accepted record is delivered, so only its originals are kept.
+      sealed: state === 'requested' ? sealOriginals(services.vault, write.accountId, id, record.originals) : null,
     });
+    if (state === 'requested') continue;
     write.events.push({
       invitationId: id,
-      action: stateEvent[state],
+      action: refusalEvent[state],
       channel: EventChannel.DispatchAPI,
       message: reason,
-      level: state === 'requested' ? null : state === 'rejected' ? 'Error' : 'Information',
+      level: state === 'rejected' ? 'Error' : 'Information',
     });
-    if (state !== 'requested') continue;
-    for (const { hash, value } of record.originals) {
-      if (sealed.has(hash)) continue;
-      sealed.add(hash);
-      write.vault.push({ valueHash: hash, ...services.vault.seal(value, `${write.accountId}:${hash}`) });
-    }
   }
 
   if (dropped.size > 0) {

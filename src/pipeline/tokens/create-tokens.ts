@@ -28,7 +28,9 @@ type Step = { kind: 'created'; count: number } | { kind: 'idle' } | { kind: 'wai
 
 /**
  * Handles `tokens.create`: claims a dispatch's accepted invitations a batch at a time, asks the
- * platform for their tokens and records them. A batch smaller than the batch size waits until its
+ * platform for their tokens and records them. Each timeline starts here with its Requested entry,
+ * dated when the invitation was accepted: ingest writes only the invitation rows, so answering a
+ * large request costs one insert per record, and nothing is lost as the invitation is the record. A batch smaller than the batch size waits until its
  * oldest invitation is `tokenFlushMs` old, so small requests share one platform call. In the same
  * transaction as the tokens, their first messages are scheduled.
  */
@@ -96,6 +98,7 @@ async function createOneBatch(
      FROM unnest($1::uuid[], $2::text[]) AS x(id, token) WHERE i.id = x.id`,
     [ids, tokens],
   );
+  await recordRequested(sql, accountId, ids);
   await sql.query(
     `INSERT INTO invitation_events (account_id, invitation_id, action, channel, target_id)
      SELECT $1, id, $2, $3, token FROM unnest($4::uuid[], $5::text[]) AS x(id, token)`,
@@ -108,6 +111,16 @@ async function createOneBatch(
   ]);
   await scheduleFirstMessages(sql, services.clock, accountId, dispatch, batch);
   return { kind: 'created', count: batch.length };
+}
+
+/** The Requested entries of invitations leaving the `requested` state, in their order, dated at acceptance. */
+async function recordRequested(sql: SqlExecutor, accountId: string, ids: readonly string[]): Promise<void> {
+  await sql.query(
+    `INSERT INTO invitation_events (account_id, invitation_id, action, channel, occurred_at)
+     SELECT $1, i.id, $2, $3, i.created_at
+     FROM unnest($4::uuid[]) WITH ORDINALITY AS x(id, n) JOIN invitations i ON i.id = x.id ORDER BY x.n`,
+    [accountId, EventAction.Requested, EventChannel.DispatchAPI, ids],
+  );
 }
 
 /**
@@ -124,6 +137,7 @@ async function markFailedBatch(
   await services.database.transaction(async (tx) => {
     const batch = await claim(tx.sql, dispatchId, services.config.tokenBatchSize);
     const ids = batch.map((p) => p.id);
+    await recordRequested(tx.sql, accountId, ids);
     await tx.sql.query(`UPDATE invitations SET state = 'token_failed', updated_at = now() WHERE id = ANY($1::uuid[])`, [
       ids,
     ]);

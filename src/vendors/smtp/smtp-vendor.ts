@@ -1,95 +1,36 @@
-import net from 'node:net';
-import nodemailer, { type Transporter } from 'nodemailer';
-import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { OutgoingMessage, SendOutcome, SingleSendVendor } from '../vendor.js';
-import { translateSmtpError } from './smtp-errors.js';
+import { closeTransport, openTransport, sendMail } from './smtp-sender-thread.js';
+import type { SmtpSecrets, SmtpSettings } from './smtp-transport.js';
 
-/** The settings an `smtp` vendor is saved with (validated by vendor-kinds.ts). */
-export interface SmtpSettings {
-  host: string;
-  port: number;
-  security: 'tls' | 'starttls' | 'none';
-  fromAddress: string;
-  fromName?: string;
-  rateLimitPerSecond?: number;
-  rejectUnauthorized: boolean;
-}
-
-export interface SmtpSecrets {
-  username?: string;
-  password?: string;
-}
-
-/**
- * Opens the TCP connection for nodemailer's pool with Nagle's algorithm off. nodemailer writes a
- * message and its terminating "\r\n.\r\n" separately; with Nagle on, the small terminator waits
- * for the server to acknowledge the message, which the server delays (40 ms on Linux) because it
- * has nothing to answer yet: every message then costs a delayed-ACK round, capping one connection
- * at ≈ 25 messages a second whatever the server's speed. The socket is handed over while it is
- * still connecting, so nodemailer sees its errors and timeouts exactly as on a socket it opened
- * itself (and drops the pool slot of a connection that failed).
- */
-function connectWithoutDelay(host: string, port: number): SMTPPool.Options['getSocket'] {
-  return (_options, callback) =>
-    callback(null, { connection: net.connect({ host, port, noDelay: true, keepAlive: true }) });
-}
-
-/** nodemailer's pooled transport as Herald configures it for an `smtp` vendor. */
-export function smtpTransportOptions(settings: SmtpSettings, secrets: SmtpSecrets = {}): SMTPPool.Options {
-  return {
-    pool: true,
-    maxConnections: 5,
-    host: settings.host,
-    port: settings.port,
-    secure: settings.security === 'tls',
-    requireTLS: settings.security === 'starttls',
-    ignoreTLS: settings.security === 'none',
-    tls: { rejectUnauthorized: settings.rejectUnauthorized },
-    ...(secrets.username && { auth: { user: secrets.username, pass: secrets.password ?? '' } }),
-    // nodemailer's pool spaces messages out itself: at most rateLimit messages per rateDelta ms.
-    ...(settings.rateLimitPerSecond && {
-      rateDelta: 1000,
-      rateLimit: Math.max(1, Math.floor(settings.rateLimitPerSecond)),
-    }),
-    connectionTimeout: 15_000,
-    greetingTimeout: 15_000,
-    socketTimeout: 60_000,
-    getSocket: connectWithoutDelay(settings.host, settings.port),
-  };
-}
+export { smtpTransportOptions, type SmtpSecrets, type SmtpSettings } from './smtp-transport.js';
 
 /**
  * Email through an SMTP server, on a pool of connections. `tls` connects over TLS; `starttls`
  * requires the upgrade; `none` sends in the clear (local relays only). Certificates are verified
- * unless the vendor says otherwise.
+ * unless the vendor says otherwise. nodemailer runs in the SMTP sender thread (smtp-sender-thread.ts).
  */
 export class SmtpVendor implements SingleSendVendor {
   readonly delivery = 'single';
-  readonly #transport: Transporter;
+  readonly #transportId: number;
   readonly #from: { name: string; address: string } | string;
 
   constructor(settings: SmtpSettings, secrets: SmtpSecrets) {
-    this.#transport = nodemailer.createTransport(smtpTransportOptions(settings, secrets));
+    this.#transportId = openTransport(settings, secrets);
     this.#from = settings.fromName ? { name: settings.fromName, address: settings.fromAddress } : settings.fromAddress;
   }
 
   async send(message: OutgoingMessage): Promise<SendOutcome> {
-    try {
-      const info = (await this.#transport.sendMail({
-        from: this.#from,
-        to: message.to,
-        subject: message.subject ?? '',
-        text: message.text,
-        ...(message.html !== undefined && { html: message.html }),
-        headers: { ...message.headers, 'X-Herald-Message-Id': message.id },
-      })) as { messageId: string };
-      return { ok: true, vendorMessageId: info.messageId };
-    } catch (error) {
-      return translateSmtpError(error);
-    }
+    return sendMail(this.#transportId, {
+      from: this.#from,
+      to: message.to,
+      subject: message.subject ?? '',
+      text: message.text,
+      ...(message.html !== undefined && { html: message.html }),
+      headers: { ...message.headers, 'X-Herald-Message-Id': message.id },
+    });
   }
 
   async close(): Promise<void> {
-    this.#transport.close();
+    closeTransport(this.#transportId);
   }
 }

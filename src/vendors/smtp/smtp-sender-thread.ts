@@ -1,0 +1,105 @@
+/**
+ * Sends SMTP mail from a worker thread (smtp-thread.ts). nodemailer costs ≈ 0.9 ms of CPU a message
+ * (building the MIME, streaming it, writing the socket), and Herald's main thread also runs the
+ * database (PGlite is WASM in-process): on one thread they take turns on one core, in two they use two.
+ *
+ * One worker per process, shared by every SMTP vendor, started with the first transport and stopped
+ * once the last is closed and its sends are answered. A worker that dies answers its sends as
+ * retryable failures (they are sent again later, not lost); the next send starts another worker,
+ * which reopens the transports still open.
+ */
+import { Worker } from 'node:worker_threads';
+import type { SendMailOptions } from 'nodemailer';
+import { refusal, type SendOutcome } from '../vendor.js';
+import type { FromSenderThread, ToSenderThread } from './smtp-thread.js';
+import type { SmtpSecrets, SmtpSettings } from './smtp-transport.js';
+
+interface Thread {
+  worker: Worker;
+  pending: Map<number, (outcome: SendOutcome) => void>;
+}
+
+const transports = new Map<number, { settings: SmtpSettings; secrets: SmtpSecrets }>();
+let thread: Thread | undefined;
+let lastId = 0;
+
+function startWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./smtp-thread.js', import.meta.url));
+  // Running from the sources (vitest, tsx): the worker loads the .ts file through tsx. On Node 20 tsx
+  // registers itself on the main thread only (`--import tsx` does nothing in a worker), so the worker
+  // calls its API first; 'tsx' resolves from the working directory, the repository's.
+  const entry = JSON.stringify(new URL('./smtp-thread.ts', import.meta.url).href);
+  const code = `import('tsx/esm/api').then(({ register }) => { register(); return import(${entry}); })`;
+  return new Worker(code, { eval: true });
+}
+
+/** Stops a worker that is no longer the current one once it has answered every send. */
+function stopWhenAnswered(t: Thread): void {
+  if (t !== thread && t.pending.size === 0) void t.worker.terminate();
+}
+
+function currentThread(): Thread {
+  if (thread) return thread;
+  const t: Thread = { worker: startWorker(), pending: new Map() };
+  let failure = 'The SMTP sender thread stopped';
+  t.worker.on('error', (error) => {
+    failure = `The SMTP sender thread failed: ${error.message}`;
+  });
+  t.worker.on('message', ({ requestId, outcome }: FromSenderThread) => {
+    t.pending.get(requestId)?.(outcome);
+    t.pending.delete(requestId);
+    if (t.pending.size === 0) t.worker.unref();
+    stopWhenAnswered(t);
+  });
+  t.worker.on('exit', () => {
+    if (thread === t) thread = undefined;
+    for (const resolve of t.pending.values()) resolve(refusal('vendor_unavailable', null, failure, true));
+    t.pending.clear();
+  });
+  // Idle, the worker does not keep the process alive; a send in flight does (ref'd in sendMail).
+  t.worker.unref();
+  thread = t;
+  for (const [transportId, { settings, secrets }] of transports)
+    post(t, { op: 'open', transportId, settings, secrets });
+  return t;
+}
+
+function post(t: Thread, message: ToSenderThread): void {
+  t.worker.postMessage(message);
+}
+
+/** Opens a pooled transport in the sender thread (starting it if need be); returns its id. */
+export function openTransport(settings: SmtpSettings, secrets: SmtpSecrets): number {
+  const transportId = ++lastId;
+  transports.set(transportId, { settings, secrets });
+  if (thread) post(thread, { op: 'open', transportId, settings, secrets });
+  else currentThread();
+  return transportId;
+}
+
+/** Sends through an open transport; always resolves, with the translated outcome. */
+export function sendMail(transportId: number, mail: SendMailOptions): Promise<SendOutcome> {
+  // nodemailer's closed pool would never answer; a vendor replaced while a batch still holds it must.
+  if (!transports.has(transportId))
+    return Promise.resolve(refusal('vendor_unavailable', null, 'Connection pool was closed', true));
+  const t = currentThread();
+  const requestId = ++lastId;
+  post(t, { op: 'send', transportId, requestId, mail });
+  t.worker.ref();
+  return new Promise((resolve) => t.pending.set(requestId, resolve));
+}
+
+/** Closes a transport: sends in flight finish; closing the last one stops the worker (once they have). */
+export function closeTransport(transportId: number): void {
+  if (!transports.delete(transportId) || !thread) return;
+  post(thread, { op: 'close', transportId });
+  if (transports.size > 0) return;
+  const t = thread;
+  thread = undefined;
+  stopWhenAnswered(t);
+}
+
+/** The running sender thread's worker, if any: for tests (to stop it and see sends survive). */
+export function senderWorker(): Worker | undefined {
+  return thread?.worker;
+}

@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 
 export type StoreKind = 'pglite' | 'postgres';
 
@@ -73,6 +76,8 @@ export async function freshStore(serverUrl: string | undefined, tmp: string, lab
 /** The floor's own connection: raw SQL, nothing else. */
 export interface FloorDb {
   query(text: string, params?: unknown[]): Promise<void>;
+  /** `COPY target FROM STDIN` with `data` in COPY's text format. */
+  copy(target: string, data: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -89,6 +94,9 @@ export async function openFloorDb(store: Store, tmp: string): Promise<FloorDb> {
       async query(text, params) {
         await client.query(text, params);
       },
+      async copy(target, data) {
+        await pipeline(Readable.from([data]), client.query(copyFrom(`COPY ${target} FROM STDIN`)));
+      },
       close: () => client.end(),
     };
   }
@@ -97,6 +105,10 @@ export async function openFloorDb(store: Store, tmp: string): Promise<FloorDb> {
   return {
     async query(text, params) {
       await client.query(text, params);
+    },
+    async copy(target, data) {
+      // PGlite's COPY reads a blob handed over as /dev/blob (COPY FROM STDIN is not supported).
+      await client.query(`COPY ${target} FROM '/dev/blob'`, [], { blob: new Blob([data]) });
     },
     async close() {
       await client.close();

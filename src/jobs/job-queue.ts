@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import PgBoss from 'pg-boss';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
@@ -144,6 +144,9 @@ export class JobQueue {
         continue;
       }
       await Promise.all(jobs.map((job) => this.#run(handler, job)));
+      // Fetch again at once, but let timers and I/O run first: PGlite answers through promises
+      // alone, so back-to-back jobs would otherwise hold the event loop from the other workers.
+      await yieldToEventLoop();
     }
   }
 

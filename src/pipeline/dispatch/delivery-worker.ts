@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config/config.js';
 import type { Logger } from '../../observability/logger.js';
@@ -72,6 +72,10 @@ export class DeliveryWorker {
       }
       if (handled < limit) {
         await sleep(this.services.config.deliveryPollMs, undefined, { signal }).catch(() => undefined);
+      } else {
+        // A full batch: claim the next at once, but let timers and I/O run first (PGlite answers
+        // through promises alone, so back-to-back batches would hold the event loop).
+        await yieldToEventLoop();
       }
     }
   }

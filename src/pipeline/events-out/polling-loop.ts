@@ -1,4 +1,5 @@
 import type { Logger } from '../../observability/logger.js';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 /**
  * Runs `tick` again and again: at once while it reports more work, otherwise after `idleMs` or as
@@ -52,6 +53,9 @@ export class PollingLoop {
         this.logger.error({ err: error, worker: this.name }, `${this.name} failed; it tries again shortly`);
       }
       if (!more && !this.#woken && !this.#stopping.signal.aborted) await this.#idle();
+      // With more to do, still let timers and I/O run first: PGlite answers through promises
+      // alone, so back-to-back ticks would otherwise hold the event loop from other workers.
+      else await yieldToEventLoop();
     }
   }
 

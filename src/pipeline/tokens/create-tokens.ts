@@ -7,6 +7,7 @@ import type { Database, SqlExecutor } from '../../storage/database.js';
 import type { Channel, StoredPrefill } from '../../storage/schema.js';
 import { scheduleFirstMessages } from '../scheduling/schedule-first-messages.js';
 import { EventAction, EventChannel } from '../timeline.js';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 export interface TokenServices {
   readonly database: Database;
@@ -50,6 +51,10 @@ export async function createTokensForDispatch(
       throw error;
     }
     if (step.kind === 'idle') return;
+    // Let timers and I/O run between batches: PGlite answers through promises alone, so a loop of
+    // transactions would otherwise hold the event loop and the delivery worker could not start
+    // sending the first batch's messages until every batch was done.
+    await yieldToEventLoop();
     if (step.kind === 'wait') {
       await services.queue.enqueue(services.database, 'tokens.create', payload, {
         startAfterSeconds: Math.max(1, Math.ceil(step.ms / 1000)),

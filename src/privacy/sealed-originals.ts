@@ -4,7 +4,8 @@ import type { Vault } from './vault.js';
 export interface SealedOriginalsRow {
   id: string;
   account_id: string;
-  sealed_originals: Uint8Array | null;
+  /** Base64. */
+  sealed_originals: string | null;
   sealed_key_id: string | null;
 }
 
@@ -29,6 +30,7 @@ export function sealOriginals(
 /** hash → original for one invitation; empty when it has none (or they were purged). */
 export function openOriginals(vault: Vault, row: SealedOriginalsRow): Map<string, string> {
   if (!row.sealed_originals || !row.sealed_key_id) return new Map();
-  const opened = vault.open(Buffer.from(row.sealed_originals), row.sealed_key_id, context(row.account_id, row.id));
+  const sealed = Buffer.from(row.sealed_originals, 'base64');
+  const opened = vault.open(sealed, row.sealed_key_id, context(row.account_id, row.id));
   return new Map(Object.entries(JSON.parse(opened) as Record<string, string>));
 }

@@ -298,8 +298,10 @@ export const invitations = pgTable(
      * The originals of the hashed prefills, needed to deliver: a JSON object hash → original,
      * AES-256-GCM sealed and bound to the account and invitation, with the id of the key that
      * sealed it so keys can rotate. Null when nothing was hashed. Purging the invitation purges them.
+     * Base64 text rather than bytea: PGlite parses bytea results in JavaScript character by character,
+     * and every claimed message reads this column.
      */
-    sealedOriginals: bytea('sealed_originals'),
+    sealedOriginals: text('sealed_originals'),
     sealedKeyId: text('sealed_key_id'),
     token: text('token'),
     openCount: integer('open_count').notNull().default(0),
@@ -338,16 +340,19 @@ export const invitationEvents = pgTable(
     targetId: text('target_id'),
     level: text('level', { enum: logLevels }),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
-    /** Set once the event has been handed to the webhook subscriptions (the outbox relay). */
-    publishedAt: timestamp('published_at', { withTimezone: true }),
   },
-  (t) => [
-    index('invitation_events_invitation_idx').on(t.invitationId, t.id),
-    index('invitation_events_unpublished_idx')
-      .on(t.id)
-      .where(sql`published_at IS NULL`),
-  ],
+  (t) => [index('invitation_events_invitation_idx').on(t.invitationId, t.id)],
 );
+
+/**
+ * Events waiting for the outbox relay: only those of accounts with an active webhook subscription
+ * when they were written, so an account nobody listens to costs the relay nothing. A statement
+ * trigger on invitation_events fills it (see the migration that creates it); the relay deletes
+ * what it has handed to the subscriptions.
+ */
+export const eventOutbox = pgTable('event_outbox', {
+  eventId: bigint('event_id', { mode: 'number' }).primaryKey(),
+});
 
 /** Request-, dispatch- and account-level log entries (Debug … Fatal), with ids and hashes only. */
 export const logEntries = pgTable(

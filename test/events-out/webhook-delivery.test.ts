@@ -4,8 +4,8 @@ import { verifyWebhookSignature } from '../../src/pipeline/events-out/webhook-si
 import { hashPii } from '../../src/privacy/pii-hash.js';
 import { seedAccount } from '../support/accounts.js';
 import { databaseKinds } from '../support/databases.js';
-import type { TestHerald } from '../support/herald.js';
-import { invitationRows, stopTestHerald } from '../support/ingest.js';
+import { startTestHerald, type TestHerald } from '../support/herald.js';
+import { invitationRows, postDispatchRequest, recordOf, stopTestHerald } from '../support/ingest.js';
 import { seedDispatch } from '../support/platform.js';
 import { waitFor } from '../support/wait.js';
 import {
@@ -138,7 +138,7 @@ describe.each(databaseKinds())('webhook delivery on %s', (kind) => {
     await waitFor(async () => {
       const [unwanted] = await invitationRows(herald.database, account.id, firstBatch);
       const [pending] = await herald.database.sql.query<{ n: string | number }>(
-        'SELECT count(*) AS n FROM invitation_events WHERE account_id = $1 AND published_at IS NULL',
+        'SELECT count(*) AS n FROM event_outbox o JOIN invitation_events e ON e.id = o.event_id WHERE e.account_id = $1',
         [account.id],
       );
       return unwanted?.token && Number(pending?.n) === 0;
@@ -288,5 +288,38 @@ describe.each(databaseKinds())('webhook delivery on %s', (kind) => {
     expect((await api.get<unknown[]>('/api/webhooks')).body).toHaveLength(1);
     expect((await api.delete(`/api/webhooks/${subscription.id}`)).status).toBe(204);
     expect((await api.get(`/api/webhooks/${subscription.id}`)).status).toBe(404);
+  });
+});
+
+describe.each(databaseKinds())('the event outbox on %s', (kind) => {
+  let herald: TestHerald;
+  beforeAll(async () => {
+    // No workers, so no relay empties the outbox while it is looked at.
+    herald = await startTestHerald(kind, { roles: { api: true, workers: false } });
+  });
+  afterAll(() => stopTestHerald(herald));
+
+  it('queues the events of accounts with an active subscription, and only theirs', async () => {
+    const queuedFor = async (accountId: string) => {
+      const [row] = await herald.database.sql.query<{ n: string | number }>(
+        'SELECT count(*) AS n FROM event_outbox o JOIN invitation_events e ON e.id = o.event_id WHERE e.account_id = $1',
+        [accountId],
+      );
+      return Number(row?.n);
+    };
+    const rejectOne = async (apiKey: string, accountId: string) => {
+      const seeded = await seedDispatch(herald.database, accountId);
+      const answer = await postDispatchRequest(herald, apiKey, {
+        json: [{ dispatchID: seeded.dispatchId, preFill: [recordOf(seeded, { uuid: 'r1', email: 'broken' })] }],
+      });
+      expect(answer.status).toBe(207); // one Rejected event, written with the request
+    };
+    const listened = await seedAccount(herald.database);
+    await subscribe(herald, listened.apiKey, { url: 'http://127.0.0.1:9/events' });
+    const quiet = await seedAccount(herald.database);
+    await rejectOne(listened.apiKey, listened.account.id);
+    await rejectOne(quiet.apiKey, quiet.account.id);
+    expect(await queuedFor(listened.account.id)).toBe(1);
+    expect(await queuedFor(quiet.account.id)).toBe(0);
   });
 });

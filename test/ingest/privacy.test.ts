@@ -172,7 +172,7 @@ describe.each(databaseKinds())('PII hashing and the vault on %s', (kind) => {
       const rows = await herald.database.sql.query<{
         id: string;
         state: string;
-        sealed_originals: Uint8Array | null;
+        sealed_originals: string | null;
         sealed_key_id: string | null;
       }>('SELECT id, state, sealed_originals, sealed_key_id FROM invitations WHERE account_id = $1', [ctx.account.id]);
       // Only the accepted record's values: not those of throttled or rejected records.
@@ -180,9 +180,10 @@ describe.each(databaseKinds())('PII hashing and the vault on %s', (kind) => {
       expect(sealedRows).toHaveLength(1);
       expect(sealedRows[0]!.state).not.toMatch(/rejected|throttled/);
       const row = sealedRows[0]!;
-      const sealed = Buffer.from(row.sealed_originals!);
+      const sealed = Buffer.from(row.sealed_originals!, 'base64');
       expect(row.sealed_key_id).toBe('test1');
       for (const original of allOriginals) {
+        expect(row.sealed_originals).not.toContain(original);
         expect(sealed.includes(Buffer.from(original, 'utf8'))).toBe(false);
         expect(sealed.includes(Buffer.from(original, 'utf16le'))).toBe(false);
       }

@@ -17,7 +17,7 @@ export interface ClaimedMessage {
   language: string | null;
   prefills: StoredPrefill[];
   /** The invitation's sealed originals (see privacy/sealed-originals.ts). */
-  sealed_originals: Uint8Array | null;
+  sealed_originals: string | null;
   sealed_key_id: string | null;
   answered_at: Date | string | null;
   unsubscribed_at: Date | string | null;

@@ -55,10 +55,10 @@ const explainsFailure = new Set<number>([
 const RELAY_LOCK = 4_801_417;
 
 /**
- * One step of the outbox relay: in one transaction, takes up to `limit` unpublished timeline
- * events in id order, writes one webhook delivery per matching active subscription, and marks the
- * events published — so an event reaches each subscription exactly once even if the process dies
- * (the transaction then rolls back and the next step takes the events again).
+ * One step of the outbox relay: in one transaction, takes up to `limit` events from event_outbox
+ * in id order, writes one webhook delivery per matching active subscription, and removes them from
+ * the outbox — so an event reaches each subscription exactly once even if the process dies (the
+ * transaction then rolls back and the next step takes the events again).
  *
  * One relay runs at a time across all processes (an advisory lock): with two, deliveries of one
  * invitation could be written out of order. Returns how many events it published.
@@ -67,13 +67,13 @@ export async function relayEvents(database: Database, limit: number, now: Date):
   return database.transaction(async ({ sql }) => {
     const [lock] = await sql.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [RELAY_LOCK]);
     if (!lock?.locked) return 0;
-    // SKIP LOCKED: a writer's uncommitted events are passed over, not waited for.
+    // An event deleted since (its invitation was purged) leaves its outbox entry behind: the join drops it.
     const events = await sql.query<OutboxEvent>(
-      `WITH batch AS (
-         SELECT id FROM invitation_events WHERE published_at IS NULL ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
-       UPDATE invitation_events e SET published_at = $1 FROM batch WHERE e.id = batch.id
-       RETURNING e.id, e.account_id, e.invitation_id, e.action, e.channel, e.message, e.target_id, e.occurred_at`,
-      [now.toISOString(), limit],
+      `WITH batch AS (SELECT event_id FROM event_outbox ORDER BY event_id LIMIT $1),
+       taken AS (DELETE FROM event_outbox o USING batch WHERE o.event_id = batch.event_id RETURNING o.event_id)
+       SELECT e.id, e.account_id, e.invitation_id, e.action, e.channel, e.message, e.target_id, e.occurred_at
+       FROM taken JOIN invitation_events e ON e.id = taken.event_id`,
+      [limit],
     );
     if (events.length === 0) return 0;
     events.sort((a, b) => Number(a.id) - Number(b.id));

@@ -65,7 +65,7 @@ export async function writeIngest(sql: SqlExecutor, w: IngestWrite): Promise<voi
       `INSERT INTO invitations (id, account_id, batch_id, dispatch_id, record_index, state, uuid, channel, target, language,
                                 prefills, sealed_originals, sealed_key_id)
        SELECT id, $1, $2, dispatch_id, record_index, state, uuid, channel, target, language,
-              prefills, decode(sealed, 'base64'), key_id
+              prefills, sealed, key_id
        FROM json_to_recordset($3::json) AS x(id uuid, dispatch_id uuid, record_index int, state text, uuid text,
          channel text, target text, language text, prefills jsonb, sealed text, key_id text)`,
       [w.accountId, w.batchId, JSON.stringify(rows)],

@@ -17,6 +17,7 @@ import { StandalonePlatform } from './platforms/standalone/standalone-platform.j
 import { Vault } from './privacy/vault.js';
 import { resolveVaultKeys } from './privacy/vault-keys.js';
 import type { Database } from './storage/database.js';
+import { EmbeddedVacuum } from './storage/embedded-vacuum.js';
 import { openDatabase } from './storage/open-database.js';
 
 /** Which halves of Herald a process runs: `serve` runs both, `api` and `worker` one each. */
@@ -66,6 +67,7 @@ export async function startHerald(
   let bulkFlusher: BulkFlusher | undefined;
   let eventsOut: EventsOutWorkers | undefined;
   let bounces: BounceReceiver | undefined;
+  const vacuum = database.mode === 'embedded' ? new EmbeddedVacuum(database, logger) : undefined;
 
   // Each part gets the shutdown timeout: one that hangs is logged and left, not waited for forever.
   const stopPart = async (name: string, stop: () => Promise<unknown> | undefined) => {
@@ -88,10 +90,12 @@ export async function startHerald(
     await stopPart('bulk flusher', () => bulkFlusher?.stop());
     await stopPart('events out', () => eventsOut?.stop());
     await stopPart('job queue', () => queue.stop());
+    await stopPart('embedded vacuum', () => vacuum?.stop());
     await database.close();
   };
   try {
     await database.migrate();
+    vacuum?.start();
     // Checked in every process, not only in workers: a broken catalogue fails any start-up.
     const handlers = jobHandlers({ database, platform, queue, config, clock });
     checkHandlers(handlers);

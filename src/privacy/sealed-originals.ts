@@ -14,7 +14,8 @@ const context = (accountId: string, invitationId: string) => `${accountId}:${inv
 
 /**
  * Seals the original values of an invitation's hashed prefills (hash → original) in one piece,
- * so ingest writes them on the invitation row itself rather than one vault row per value.
+ * so ingest writes them on the invitation row itself: one row per record, and purging the
+ * invitation purges them.
  */
 export function sealOriginals(
   vault: Vault,

@@ -23,7 +23,7 @@ type Algorithm = 'sha256' | 'sha384' | 'sha512';
 const expectedHash = (value: string, algorithm: Algorithm = 'sha512') =>
   `${algorithm}:${createHash(algorithm).update(value.toLowerCase(), 'utf8').digest('hex')}`;
 
-/** Opens a vault entry with the test key, independently of Herald's Vault: AES-256-GCM, iv ‖ tag ‖ ciphertext, AAD account:hash. */
+/** Opens sealed originals with the test key, independently of Herald's Vault: AES-256-GCM, iv ‖ tag ‖ ciphertext, AAD account:invitation. */
 function openIndependently(sealed: Buffer, accountId: string, invitationId: string): string {
   const key = Buffer.from(TEST_VAULT_KEYS.split(':')[1]!, 'base64');
   const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));

@@ -171,10 +171,16 @@ export async function startSink(): Promise<SinkProcess> {
       return (await (await fetch(`${base}/count`)).json()) as { count: number; bytes: number };
     },
     async waitFor(count, timeoutMs) {
-      const response = await fetch(`${base}/wait?count=${count}&timeoutMs=${Math.round(timeoutMs)}`, {
-        signal: AbortSignal.timeout(Math.round(timeoutMs) + 10_000),
-      });
-      return (await response.json()) as { count: number; bytes: number; reached: boolean };
+      // Long waits go in rounds of a minute: fetch gives up on an answer that takes over 5 minutes.
+      const deadline = performance.now() + timeoutMs;
+      for (;;) {
+        const round = Math.round(Math.max(0, Math.min(60_000, deadline - performance.now())));
+        const response = await fetch(`${base}/wait?count=${count}&timeoutMs=${round}`, {
+          signal: AbortSignal.timeout(round + 10_000),
+        });
+        const answer = (await response.json()) as { count: number; bytes: number; reached: boolean };
+        if (answer.reached || performance.now() >= deadline) return answer;
+      }
     },
     async stop() {
       child.stdin?.end();

@@ -6,9 +6,8 @@ import { surveyLink, unsubscribeLink } from '../src/pipeline/feedback/links.js';
 import { renderVariant } from '../src/templates/template-engine.js';
 import { smtpTransportOptions } from '../src/vendors/smtp/smtp-vendor.js';
 import type { BenchContext } from './context.js';
-import { startHerald } from './processes.js';
-import { createAccountAndKey, dispatchBody, postDispatchRequest, seedPlatform } from './seed.js';
-import { freshStore } from './storage.js';
+import { withBenchHerald } from './bench-herald.js';
+import { dispatchBody, postDispatchRequest } from './seed.js';
 
 /**
  * Runs are split into requests of this many records (the API takes up to 18,000). Every N posts
@@ -60,81 +59,63 @@ export interface FloorRun {
  * starts at the first request and stops when the sink has received `n` messages.
  */
 export async function runHeraldEndToEnd(ctx: BenchContext, n: number, timeoutMs: number): Promise<EndToEndRun> {
-  const store = await freshStore(ctx.databaseUrl, ctx.tmp, `e2e-${n}`);
-  try {
-    const key = await createAccountAndKey(ctx.main, store, ctx.heraldEnv);
-    const herald = await startHerald({
-      main: ctx.main,
-      command: 'serve',
-      env: { ...ctx.heraldEnv, ...store.env },
-      dataDir: store.dataDir,
-      nodeOptions: ctx.heraldNodeOptions,
-    });
-    try {
-      const platform = await seedPlatform(herald.url, key, ctx.sink.smtpPort);
-      const chunks: { first: number; count: number }[] = [];
-      for (let first = 0; first < n; first += REQUEST_RECORDS)
-        chunks.push({ first, count: Math.min(REQUEST_RECORDS, n - first) });
-      const prebuilt = n <= PREBUILD_LIMIT ? chunks.map((c) => dispatchBody(platform, c.first, c.count)) : undefined;
+  return withBenchHerald(ctx, `e2e-${n}`, 'serve', async ({ key, herald, platform }) => {
+    const chunks: { first: number; count: number }[] = [];
+    for (let first = 0; first < n; first += REQUEST_RECORDS)
+      chunks.push({ first, count: Math.min(REQUEST_RECORDS, n - first) });
+    const prebuilt = n <= PREBUILD_LIMIT ? chunks.map((c) => dispatchBody(platform, c.first, c.count)) : undefined;
 
-      const before = await ctx.sink.count();
-      herald.rss.resetWindow();
-      const startRssMb = herald.rss.currentMb;
-      const timeline: EndToEndRun['timeline'] = [];
-      const started = performance.now();
-      const sampler = setInterval(() => {
-        void ctx.sink.count().then(({ count }) => {
-          timeline.push({
-            s: Math.round((performance.now() - started) / 1000),
-            delivered: count - before.count,
-            rssMb: Math.round(herald.rss.currentMb),
-          });
-          ctx.log(
-            `    ${timeline.at(-1)!.s}s: ${count - before.count}/${n} delivered, RSS ${timeline.at(-1)!.rssMb} MB`,
-          );
+    const before = await ctx.sink.count();
+    herald.rss.resetWindow();
+    const startRssMb = herald.rss.currentMb;
+    const timeline: EndToEndRun['timeline'] = [];
+    const started = performance.now();
+    const sampler = setInterval(() => {
+      void ctx.sink.count().then(({ count }) => {
+        timeline.push({
+          s: Math.round((performance.now() - started) / 1000),
+          delivered: count - before.count,
+          rssMb: Math.round(herald.rss.currentMb),
         });
-      }, 5000);
-      const requestMs: number[] = [];
-      let after: { count: number; bytes: number; reached: boolean };
-      try {
-        for (const [index, chunk] of chunks.entries()) {
-          const body = prebuilt?.[index] ?? dispatchBody(platform, chunk.first, chunk.count);
-          const sent = performance.now();
-          await postDispatchRequest(herald.url, key, body);
-          requestMs.push(performance.now() - sent);
-        }
-        const left = Math.max(1000, timeoutMs - (performance.now() - started));
-        after = await ctx.sink.waitFor(before.count + n, left);
-      } finally {
-        clearInterval(sampler);
+        ctx.log(`    ${timeline.at(-1)!.s}s: ${count - before.count}/${n} delivered, RSS ${timeline.at(-1)!.rssMb} MB`);
+      });
+    }, 5000);
+    const requestMs: number[] = [];
+    let after: { count: number; bytes: number; reached: boolean };
+    try {
+      for (const [index, chunk] of chunks.entries()) {
+        const body = prebuilt?.[index] ?? dispatchBody(platform, chunk.first, chunk.count);
+        const sent = performance.now();
+        await postDispatchRequest(herald.url, key, body);
+        requestMs.push(performance.now() - sent);
       }
-      const ms = performance.now() - started;
-      herald.rss.sample();
-      const delivered = after.count - before.count;
-      const result: EndToEndRun = {
-        invitations: n,
-        completed: after.reached,
-        delivered,
-        ms,
-        perSecond: (delivered / ms) * 1000,
-        msPerInvitation: ms / delivered,
-        peakRssMb: herald.rss.hwmMb,
-        startRssMb,
-        steadyRssMb: medianOf(timeline.filter((t) => t.s * 1000 >= ms / 2).map((t) => t.rssMb)),
-        avgMessageBytes: (after.bytes - before.bytes) / Math.max(1, delivered),
-        requestMs,
-        heraldProblems: herald.problems(),
-        timeline,
-      };
-      if (herald.problems() > 0)
-        ctx.log(`  Herald logged ${herald.problems()} warnings/errors; last:\n${herald.logTail.slice(-5).join('\n')}`);
-      return result;
+      const left = Math.max(1000, timeoutMs - (performance.now() - started));
+      after = await ctx.sink.waitFor(before.count + n, left);
     } finally {
-      await herald.stop();
+      clearInterval(sampler);
     }
-  } finally {
-    await store.drop();
-  }
+    const ms = performance.now() - started;
+    herald.rss.sample();
+    const delivered = after.count - before.count;
+    const result: EndToEndRun = {
+      invitations: n,
+      completed: after.reached,
+      delivered,
+      ms,
+      perSecond: (delivered / ms) * 1000,
+      msPerInvitation: ms / delivered,
+      peakRssMb: herald.rss.hwmMb,
+      startRssMb,
+      steadyRssMb: medianOf(timeline.filter((t) => t.s * 1000 >= ms / 2).map((t) => t.rssMb)),
+      avgMessageBytes: (after.bytes - before.bytes) / Math.max(1, delivered),
+      requestMs,
+      heraldProblems: herald.problems(),
+      timeline,
+    };
+    if (herald.problems() > 0)
+      ctx.log(`  Herald logged ${herald.problems()} warnings/errors; last:\n${herald.logTail.slice(-5).join('\n')}`);
+    return result;
+  });
 }
 
 /**

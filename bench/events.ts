@@ -5,9 +5,9 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchContext } from './context.js';
-import { repoRoot, startHerald } from './processes.js';
-import { createAccountAndKey, dispatchBody, postDispatchRequest, seedPlatform } from './seed.js';
-import { freshStore } from './storage.js';
+import { withBenchHerald } from './bench-herald.js';
+import { repoRoot } from './processes.js';
+import { dispatchBody, postDispatchRequest } from './seed.js';
 
 export interface EventsResult {
   /** Events delivered per second to a local webhook receiver; null when Herald cannot deliver events. */
@@ -52,17 +52,8 @@ export async function benchEvents(ctx: BenchContext, invitations: number, timeou
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const receiverPort = (receiver.address() as AddressInfo).port;
-  const store = await freshStore(ctx.databaseUrl, ctx.tmp, 'events');
   try {
-    const key = await createAccountAndKey(ctx.main, store, ctx.heraldEnv);
-    const herald = await startHerald({
-      main: ctx.main,
-      command: 'serve',
-      env: { ...ctx.heraldEnv, ...store.env },
-      dataDir: store.dataDir,
-    });
-    try {
-      const platform = await seedPlatform(herald.url, key, ctx.sink.smtpPort);
+    return await withBenchHerald(ctx, 'events', 'serve', async ({ key, herald, platform }) => {
       const subscribed = await fetch(`${herald.url}/api/webhooks`, {
         method: 'POST',
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
@@ -90,11 +81,8 @@ export async function benchEvents(ctx: BenchContext, invitations: number, timeou
         ms,
         note: `${received} events for ${invitations} invitations${complete ? '' : ' (time limit reached before the run drained)'}`,
       };
-    } finally {
-      await herald.stop();
-    }
+    });
   } finally {
     receiver.close();
-    await store.drop();
   }
 }

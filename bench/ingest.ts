@@ -1,9 +1,9 @@
 import { hash, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { BenchContext } from './context.js';
-import { dispatchBody, postDispatchRequest, seedPlatform, createAccountAndKey, type Platform } from './seed.js';
-import { startHerald } from './processes.js';
-import { freshStore, openFloorDb, type FloorDb } from './storage.js';
+import { withBenchHerald } from './bench-herald.js';
+import { dispatchBody, postDispatchRequest } from './seed.js';
+import { openFloorDb, type FloorDb } from './storage.js';
 
 export const INGEST_RECORDS = 18_000;
 
@@ -114,20 +114,9 @@ async function floorOnce(
  * 18,000 records, each followed by the floor on the same body in the same database.
  */
 export async function benchIngest(ctx: BenchContext, runs: number): Promise<IngestResult> {
-  const store = await freshStore(ctx.databaseUrl, ctx.tmp, 'ingest');
-  let floorDb: FloorDb | undefined;
-  try {
-    const key = await createAccountAndKey(ctx.main, store, ctx.heraldEnv);
-    const herald = await startHerald({
-      main: ctx.main,
-      command: 'api',
-      env: { ...ctx.heraldEnv, ...store.env },
-      dataDir: store.dataDir,
-      nodeOptions: ctx.heraldNodeOptions,
-    });
+  return withBenchHerald(ctx, 'ingest', 'api', async ({ store, key, herald, platform }) => {
+    const floorDb = await openFloorDb(store, ctx.tmp);
     try {
-      const platform: Platform = await seedPlatform(herald.url, key, ctx.sink.smtpPort);
-      floorDb = await openFloorDb(store, ctx.tmp);
       await floorDb.query(FLOOR_TABLE);
       const hashed = new Set([platform.questions.email, platform.questions.mobile]);
       const results: { ms: number; floorMs: number; unnestFloorMs: number }[] = [];
@@ -162,10 +151,7 @@ export async function benchIngest(ctx: BenchContext, runs: number): Promise<Inge
         runs: results,
       };
     } finally {
-      await herald.stop();
+      await floorDb.close();
     }
-  } finally {
-    await floorDb?.close();
-    await store.drop();
-  }
+  });
 }

@@ -8,6 +8,8 @@ export interface VaultKey {
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/** Random bytes drawn at once for this many IVs: one call per IV cost ingest a tenth of its time. */
+const IVS_PER_DRAW = 1024;
 
 /**
  * Seals values with AES-256-GCM under the newest key; opens them with whichever key sealed them.
@@ -17,6 +19,7 @@ const TAG_BYTES = 16;
 export class Vault {
   readonly #keys: Map<string, Buffer>;
   readonly #current: VaultKey;
+  #ivs = Buffer.alloc(0);
 
   constructor(keys: readonly VaultKey[]) {
     const [current] = keys;
@@ -31,11 +34,19 @@ export class Vault {
 
   /** Layout: iv (12 bytes) ‖ tag (16 bytes) ‖ ciphertext. */
   seal(plaintext: string, context: string): { sealed: Buffer; keyId: string } {
-    const iv = randomBytes(IV_BYTES);
+    const iv = this.#nextIv();
     const cipher = createCipheriv('aes-256-gcm', this.#current.key, iv);
     cipher.setAAD(Buffer.from(context));
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     return { sealed: Buffer.concat([iv, cipher.getAuthTag(), body]), keyId: this.#current.id };
+  }
+
+  /** A fresh random IV, each from bytes never handed out before (GCM must never reuse one under a key). */
+  #nextIv(): Buffer {
+    if (this.#ivs.length < IV_BYTES) this.#ivs = randomBytes(IV_BYTES * IVS_PER_DRAW);
+    const iv = this.#ivs.subarray(0, IV_BYTES);
+    this.#ivs = this.#ivs.subarray(IV_BYTES);
+    return iv;
   }
 
   open(sealed: Buffer, keyId: string, context: string): string {

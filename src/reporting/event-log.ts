@@ -96,13 +96,13 @@ export async function queryEventLog(
     filter.to?.toISOString() ?? null,
   ];
   const [counted] = await database.sql.query<{ total: string }>(
-    `SELECT count(*) AS total FROM invitations i WHERE ${where}`,
+    `SELECT count(*) AS total FROM invitation_records i WHERE ${where}`,
     params,
   );
   const rows = await database.sql.query<InvitationRecord>(
     `SELECT i.id, i.account_id, i.token, i.dispatch_id, d.delivery_policy_id, i.batch_id, i.state, i.record_index,
             i.target, i.prefills, i.created_at, i.updated_at${filter.includePii ? ', i.sealed_originals, i.sealed_key_id' : ''}
-     FROM invitations i LEFT JOIN dispatches d ON d.id = i.dispatch_id
+     FROM invitation_records i LEFT JOIN dispatches d ON d.id = i.dispatch_id
      WHERE ${where}
      ORDER BY i.created_at, i.dispatch_id, i.record_index
      LIMIT $9 OFFSET $10`,
@@ -159,7 +159,7 @@ export async function queryEventLog(
 
 /**
  * The Requested entry of an invitation still waiting for its token: the token job writes it, dated
- * at acceptance, together with the token; until then the invitation row stands for it.
+ * at acceptance, together with the token; until then the pending invitation stands for it.
  */
 function requestedEvent(row: InvitationRecord): EventRecord {
   return {

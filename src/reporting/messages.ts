@@ -141,7 +141,7 @@ export async function listInvitationMessages(
       { field: 'querystring.invitationId', problem: 'must be a uuid' },
     ]);
   }
-  const [invitation] = await sql.query(`SELECT id FROM invitations WHERE id = $1 AND account_id = $2`, [
+  const [invitation] = await sql.query(`SELECT id FROM invitation_records WHERE id = $1 AND account_id = $2`, [
     invitationId,
     accountId,
   ]);

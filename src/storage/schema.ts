@@ -325,6 +325,45 @@ export const invitations = pgTable(
   ],
 );
 
+/**
+ * Invitations accepted by ingest and waiting for their survey tokens, in groups of at most the
+ * token batch size: one row a group, its invitations as a JSON array of `PendingInvitation`.
+ * Ingest writes these instead of invitation rows, so accepting a large request costs a few large
+ * writes instead of one row and seven index entries a record; the token job turns a group into
+ * invitation rows, with their tokens, and deletes it in one transaction. The view
+ * `invitation_records` shows both as invitations.
+ */
+export const pendingInvitations = pgTable(
+  'pending_invitations',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    accountId: accountId(),
+    batchId: text('batch_id').notNull(),
+    dispatchId: uuid('dispatch_id').notNull(),
+    invitationCount: integer('invitation_count').notNull(),
+    /** Text, not json: the database would parse megabytes of it on every insert for nothing. */
+    invitations: text('invitations').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('pending_invitations_dispatch_idx').on(t.dispatchId, t.id),
+    index('pending_invitations_batch_idx').on(t.accountId, t.batchId),
+  ],
+);
+
+/** One invitation of a pending group, with the columns of its future invitation row. */
+export interface PendingInvitation {
+  id: string;
+  record_index: number;
+  uuid: string | null;
+  channel: Channel;
+  target: string | null;
+  language: string;
+  prefills: StoredPrefill[];
+  sealed_originals: string | null;
+  sealed_key_id: string | null;
+}
+
 /** One step of an invitation's journey; `action` and `channel` keep the original module's numbers. */
 export const invitationEvents = pgTable(
   'invitation_events',

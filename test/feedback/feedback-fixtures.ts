@@ -98,8 +98,16 @@ export async function invite(
 ): Promise<InvitationRow & { token: string }> {
   expect(await requestInvitation(herald, team, uuid, email)).toBe(202);
   const token = newSurveyToken();
+  // What the token job does (workers are off here): the pending invitation becomes a row with a token.
   await herald.database.sql.query(
-    `UPDATE invitations SET token = $1, state = 'token_created' WHERE account_id = $2 AND uuid = $3`,
+    `WITH moved AS (DELETE FROM pending_invitations WHERE account_id = $2 RETURNING *)
+     INSERT INTO invitations (id, account_id, batch_id, dispatch_id, record_index, state, uuid, channel, target,
+                              language, prefills, token, created_at)
+     SELECT x.id, m.account_id, m.batch_id, m.dispatch_id, x.record_index, 'token_created', x.uuid, x.channel, x.target,
+            x.language, x.prefills, $1, m.created_at
+     FROM moved m CROSS JOIN LATERAL json_to_recordset(m.invitations::json) AS x(id uuid, record_index int, uuid text,
+       channel text, target text, language text, prefills jsonb)
+     WHERE x.uuid = $3`,
     [token, team.accountId, uuid],
   );
   const row = await invitationOf(herald.database, team.accountId, uuid);

@@ -196,9 +196,10 @@ describe.each(databaseKinds())('PII hashing and the vault on %s', (kind) => {
       expect(() => openIndependently(sealed, ctx.account.id, randomUUID())).toThrow();
     });
 
-    it('keeps no original PII value in invitations, their events, log entries or jobs', async () => {
+    it('keeps no original PII value in invitations (pending or not), their events, log entries or jobs', async () => {
       const dump = await herald.database.sql.query<{ t: string }>(
         `SELECT coalesce((SELECT json_agg(i)::text FROM invitations i WHERE account_id = $1), '') ||
+                coalesce((SELECT json_agg(p)::text FROM pending_invitations p WHERE account_id = $1), '') ||
                 coalesce((SELECT json_agg(e)::text FROM invitation_events e WHERE account_id = $1), '') ||
                 coalesce((SELECT json_agg(l)::text FROM log_entries l WHERE account_id = $1), '') ||
                 coalesce((SELECT json_agg(j)::text FROM pgboss.job j WHERE data->>'accountId' = $2), '') AS t`,

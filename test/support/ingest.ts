@@ -100,11 +100,11 @@ export interface InvitationRow {
   token: string | null;
 }
 
-/** An account's invitations (of one batch when given), in request order. */
+/** An account's invitations, pending their tokens or not (of one batch when given), in request order. */
 export function invitationRows(database: Database, accountId: string, batchId?: string): Promise<InvitationRow[]> {
   return database.sql.query<InvitationRow>(
     `SELECT id, batch_id, dispatch_id, record_index, state, uuid, channel, target, language, prefills, token
-     FROM invitations WHERE account_id = $1 AND ($2::text IS NULL OR batch_id = $2)
+     FROM invitation_records WHERE account_id = $1 AND ($2::text IS NULL OR batch_id = $2)
      ORDER BY created_at, dispatch_id, record_index`,
     [accountId, batchId ?? null],
   );
@@ -144,17 +144,17 @@ export function logRows(database: Database, accountId: string, batchId?: string)
   );
 }
 
-/** How many rows of each ingest table belong to an account. */
+/** How many rows of each ingest table belong to an account (invitations pending their tokens included). */
 export async function countAccountRows(
   database: Database,
   accountId: string,
 ): Promise<{ batches: number; invitations: number; events: number; logs: number; sealed: number }> {
   const [row] = await database.sql.query<Record<string, string | number>>(
     `SELECT (SELECT count(*) FROM batches WHERE account_id = $1) AS batches,
-            (SELECT count(*) FROM invitations WHERE account_id = $1) AS invitations,
+            (SELECT count(*) FROM invitation_records WHERE account_id = $1) AS invitations,
             (SELECT count(*) FROM invitation_events WHERE account_id = $1) AS events,
             (SELECT count(*) FROM log_entries WHERE account_id = $1) AS logs,
-            (SELECT count(*) FROM invitations WHERE account_id = $1 AND sealed_originals IS NOT NULL) AS sealed`,
+            (SELECT count(*) FROM invitation_records WHERE account_id = $1 AND sealed_originals IS NOT NULL) AS sealed`,
     [accountId],
   );
   return {

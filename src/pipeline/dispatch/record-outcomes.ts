@@ -56,6 +56,7 @@ interface MessageUpdate {
 }
 
 interface EventInsert {
+  accountId: string;
   invitationId: string;
   action: number;
   channel: number;
@@ -109,6 +110,7 @@ function rows(outcome: Outcome, now: string): { update: MessageUpdate; events: E
     level: LogLevel | null,
     targetId: string | null = null,
   ): EventInsert => ({
+    accountId: claimed.account_id,
     invitationId: claimed.invitation_id,
     action,
     channel,
@@ -247,12 +249,12 @@ export async function recordOutcomes(
   if (events.length > 0) {
     await sql.query(
       `INSERT INTO invitation_events (account_id, invitation_id, action, channel, message, target_id, level, occurred_at)
-       SELECT i.account_id, x.invitation_id, x.action, x.channel, x.message, x.target_id, x.level, $1
-       FROM unnest($2::uuid[], $3::smallint[], $4::smallint[], $5::text[], $6::text[], $7::text[])
-         AS x(invitation_id, action, channel, message, target_id, level)
-       JOIN invitations i ON i.id = x.invitation_id`,
+       SELECT account_id, invitation_id, action, channel, message, target_id, level, $1
+       FROM unnest($2::uuid[], $3::uuid[], $4::smallint[], $5::smallint[], $6::text[], $7::text[], $8::text[])
+         AS x(account_id, invitation_id, action, channel, message, target_id, level)`,
       [
         at,
+        events.map((e) => e.accountId),
         events.map((e) => e.invitationId),
         events.map((e) => e.action),
         events.map((e) => e.channel),

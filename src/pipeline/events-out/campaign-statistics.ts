@@ -61,7 +61,7 @@ export async function dispatchActivity(sql: SqlExecutor, accountId: string, now:
     previous: string | null;
   }>(
     `SELECT d.id, d.name, d.paused OR COALESCE(p.paused, false) AS paused,
-            EXISTS (SELECT 1 FROM invitations i WHERE i.dispatch_id = d.id AND i.state = 'requested') AS tokens_pending,
+            EXISTS (SELECT 1 FROM pending_invitations p WHERE p.dispatch_id = d.id) AS tokens_pending,
             s.state AS previous
      FROM dispatches d
      LEFT JOIN delivery_policies p ON p.id = d.delivery_policy_id
@@ -114,7 +114,8 @@ const zero = (): DispatchStatistics => ({
 });
 
 /**
- * The statistics of some dispatches: invitation states and response times from invitations,
+ * The statistics of some dispatches: invitation states and response times from invitations (and
+ * those still waiting for tokens),
  * message outcomes from messages, delivery receipts (delivered, read, bounced) from the timeline.
  * Each count is of invitations, so rates stay between 0 and 1 whatever the reminders.
  */
@@ -147,6 +148,15 @@ export async function dispatchStatistics(
       answered: n(r.answered),
       completed: n(r.completed),
     });
+  }
+  const pendingCounts = await sql.query<{ dispatch_id: string; pending: string }>(
+    `SELECT dispatch_id, sum(invitation_count) AS pending FROM pending_invitations
+     WHERE dispatch_id = ANY($1::uuid[]) GROUP BY dispatch_id`,
+    [ids],
+  );
+  for (const r of pendingCounts) {
+    const s = result.get(r.dispatch_id);
+    if (s) s.requested += n(r.pending);
   }
   // Through invitations: messages have no index on dispatch_id, invitations do.
   const messageCounts = await sql.query<Record<string, unknown>>(

@@ -6,7 +6,7 @@ import { sealOriginals } from '../../privacy/sealed-originals.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { Database } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';
-import type { InvitationState } from '../../storage/schema.js';
+import type { InvitationState, PendingInvitation } from '../../storage/schema.js';
 import { EventAction, EventChannel } from '../timeline.js';
 import { checkDispatch } from './dispatch-rules.js';
 import { readExtendedProperties } from './extended-properties.js';
@@ -50,9 +50,10 @@ const refusalEvent: Record<Exclude<InvitationState, 'requested' | 'token_created
 };
 
 /**
- * Validates, hashes and stores one dispatch request. Everything it accepts — invitations with
- * their sealed originals, the timeline entries of refused records, the log entries and the token
- * work — commits in one transaction before it answers.
+ * Validates, hashes and stores one dispatch request. Everything it accepts — the accepted
+ * invitations with their sealed originals (pending their tokens), the refused ones with their
+ * timeline entries, the log entries and the token work — commits in one transaction before it
+ * answers.
  */
 export async function acceptDispatchRequest(
   services: IngestServices,
@@ -62,7 +63,7 @@ export async function acceptDispatchRequest(
 ): Promise<DispatchRequestResult> {
   const { database, platform, queue } = services;
   const settings = await platform.settings(accountId);
-  const write: IngestWrite = { accountId, batchId, invitations: [], events: [], logs: [] };
+  const write: IngestWrite = { accountId, batchId, pending: [], refused: [], events: [], logs: [] };
   const plugins = await choosePlugins(services, accountId, write);
   const tokenWork: { dispatchId: string; accepted: number }[] = [];
   const statusByDispatch: DispatchStatus[] = [];
@@ -78,7 +79,15 @@ export async function acceptDispatchRequest(
       statusByDispatch.push({ dispatchId, message: check.message, dispatchStatus: 400 });
       continue;
     }
-    const counts = await planDispatch(check.rules, records, plugins, services, write);
+    const { counts, accepted } = await planDispatch(check.rules, records, plugins, services, write);
+    // Groups of one token batch, so the token job takes whole groups.
+    const groupSize = services.config.tokenBatchSize;
+    for (let first = 0; first < accepted.length; first += groupSize) {
+      write.pending.push({
+        dispatchId: check.rules.dispatch.id,
+        invitations: accepted.slice(first, first + groupSize),
+      });
+    }
     if (counts.requested > 0) tokenWork.push({ dispatchId: check.rules.dispatch.id, accepted: counts.requested });
     statusByDispatch.push(statusOf(dispatchId, counts));
   }
@@ -122,14 +131,17 @@ async function choosePlugins(services: IngestServices, accountId: string, write:
 
 type Counts = Record<Exclude<InvitationState, 'token_created' | 'token_failed'>, number>;
 
-/** Applies every rule to a dispatch's records and adds its rows to `write`; returns how many ended in each state. */
+/**
+ * Applies every rule to a dispatch's records and adds the refused ones to `write`; returns how
+ * many ended in each state and the accepted invitations.
+ */
 async function planDispatch(
   rules: DispatchRules,
   records: DispatchRecords['records'],
   plugins: Plugins,
   services: IngestServices,
   write: IngestWrite,
-): Promise<Counts> {
+): Promise<{ counts: Counts; accepted: PendingInvitation[] }> {
   const dispatchId = rules.dispatch.id;
   const checked = records.map((record) => checkRecord(rules, record));
   const candidates = checked.filter((r) => r.rejection === null);
@@ -140,25 +152,30 @@ async function planDispatch(
   const seen = new Set<string>();
   const dropped = new Set<string>();
   const counts: Counts = { requested: 0, rejected: 0, throttled: 0, suppressed: 0 };
+  const accepted: PendingInvitation[] = [];
   for (const [recordIndex, record] of checked.entries()) {
     record.dropped.forEach((id) => dropped.add(id));
     const [state, reason] = decide(record, seen, unsubscribed, plugins, dispatchId);
     counts[state] += 1;
     const id = randomUUID();
-    write.invitations.push({
-      id,
-      dispatchId,
-      recordIndex,
-      state,
-      uuid: record.uuid,
-      channel: record.channel,
-      target: record.target,
-      language: record.language,
-      prefills: record.prefills,
+    const { uuid, channel, target, language, prefills } = record;
+    if (state === 'requested') {
       // Only an accepted record is delivered, so only its originals are kept.
-      sealed: state === 'requested' ? sealOriginals(services.vault, write.accountId, id, record.originals) : null,
-    });
-    if (state === 'requested') continue;
+      const sealed = sealOriginals(services.vault, write.accountId, id, record.originals);
+      accepted.push({
+        id,
+        record_index: recordIndex,
+        uuid,
+        channel,
+        target,
+        language,
+        prefills,
+        sealed_originals: sealed?.sealed.toString('base64') ?? null,
+        sealed_key_id: sealed?.keyId ?? null,
+      });
+      continue;
+    }
+    write.refused.push({ id, dispatchId, recordIndex, state, uuid, channel, target, language, prefills });
     write.events.push({
       invitationId: id,
       action: refusalEvent[state],
@@ -176,7 +193,7 @@ async function planDispatch(
     });
   }
   write.logs.push({ dispatchId, level: counts.requested === 0 ? 'Error' : 'Debug', message: summary(counts) });
-  return counts;
+  return { counts, accepted };
 }
 
 /** In the original module's words ("Accepted for processing 1, Rejected 18"), with the reasons counted. */

@@ -1,8 +1,9 @@
 import type { SqlExecutor } from '../../storage/database.js';
-import type { Channel, InvitationState, LogLevel, StoredPrefill } from '../../storage/schema.js';
+import type { Channel, InvitationState, LogLevel, PendingInvitation, StoredPrefill } from '../../storage/schema.js';
 import type { EventAction, EventChannel } from '../timeline.js';
 
-export interface InvitationRow {
+/** A record refused at ingest: it becomes an invitation row at once, in its final state. */
+export interface RefusedRow {
   id: string;
   dispatchId: string;
   recordIndex: number;
@@ -12,8 +13,12 @@ export interface InvitationRow {
   target: string | null;
   language: string;
   prefills: StoredPrefill[];
-  /** The originals of its hashed prefills, sealed (accepted records only). */
-  sealed: { sealed: Buffer; keyId: string } | null;
+}
+
+/** Accepted invitations of one dispatch, at most one token batch, waiting for their tokens. */
+export interface PendingGroup {
+  dispatchId: string;
+  invitations: PendingInvitation[];
 }
 
 export interface EventRow {
@@ -34,21 +39,27 @@ export interface LogRow {
 export interface IngestWrite {
   accountId: string;
   batchId: string;
-  invitations: InvitationRow[];
+  pending: PendingGroup[];
+  refused: RefusedRow[];
   events: EventRow[];
   logs: LogRow[];
 }
 
-// Invitations go in as one JSON array expanded by json_to_recordset: on PGlite as fast as COPY
-// and about twice as fast as unnest(arrays), whose array literals are escaped value by value in
-// JavaScript; on PostgreSQL on a par with both. The other tables are small: unnest.
+/** Pending groups per INSERT: three parameters each, well under PostgreSQL's 65,535. */
+const GROUPS_PER_STATEMENT = 1000;
+
 export async function writeIngest(sql: SqlExecutor, w: IngestWrite): Promise<void> {
   await sql.query('INSERT INTO batches (account_id, id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
     w.accountId,
     w.batchId,
   ]);
-  if (w.invitations.length > 0) {
-    const rows = w.invitations.map((r) => ({
+  for (let first = 0; first < w.pending.length; first += GROUPS_PER_STATEMENT) {
+    await writePendingGroups(sql, w, w.pending.slice(first, first + GROUPS_PER_STATEMENT));
+  }
+  if (w.refused.length > 0) {
+    // One JSON array expanded by json_to_recordset: unnest's array literals are escaped value by
+    // value in JavaScript, about twice as slow on PGlite.
+    const rows = w.refused.map((r) => ({
       id: r.id,
       dispatch_id: r.dispatchId,
       record_index: r.recordIndex,
@@ -58,16 +69,12 @@ export async function writeIngest(sql: SqlExecutor, w: IngestWrite): Promise<voi
       target: r.target,
       language: r.language,
       prefills: r.prefills,
-      sealed: r.sealed?.sealed.toString('base64') ?? null,
-      key_id: r.sealed?.keyId ?? null,
     }));
     await sql.query(
-      `INSERT INTO invitations (id, account_id, batch_id, dispatch_id, record_index, state, uuid, channel, target, language,
-                                prefills, sealed_originals, sealed_key_id)
-       SELECT id, $1, $2, dispatch_id, record_index, state, uuid, channel, target, language,
-              prefills, sealed, key_id
+      `INSERT INTO invitations (id, account_id, batch_id, dispatch_id, record_index, state, uuid, channel, target, language, prefills)
+       SELECT id, $1, $2, dispatch_id, record_index, state, uuid, channel, target, language, prefills
        FROM json_to_recordset($3::json) AS x(id uuid, dispatch_id uuid, record_index int, state text, uuid text,
-         channel text, target text, language text, prefills jsonb, sealed text, key_id text)`,
+         channel text, target text, language text, prefills jsonb)`,
       [w.accountId, w.batchId, JSON.stringify(rows)],
     );
   }
@@ -101,4 +108,19 @@ export async function writeIngest(sql: SqlExecutor, w: IngestWrite): Promise<voi
       ],
     );
   }
+}
+
+// Each group's JSON is a parameter of its own: one array parameter holding them all would be
+// escaped in JavaScript and parsed back as an array literal, twice as slow for megabytes of text.
+async function writePendingGroups(sql: SqlExecutor, w: IngestWrite, groups: PendingGroup[]): Promise<void> {
+  const values = groups.map((_, g) => `($1, $2, $${3 * g + 3}, $${3 * g + 4}, $${3 * g + 5})`);
+  await sql.query(
+    `INSERT INTO pending_invitations (account_id, batch_id, dispatch_id, invitation_count, invitations)
+     VALUES ${values.join(', ')}`,
+    [
+      w.accountId,
+      w.batchId,
+      ...groups.flatMap((g) => [g.dispatchId, g.invitations.length, JSON.stringify(g.invitations)]),
+    ],
+  );
 }

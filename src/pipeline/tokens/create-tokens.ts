@@ -4,7 +4,7 @@ import type { JobContext } from '../../jobs/catalogue.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
 import type { DispatchDefinition, ExperiencePlatform } from '../../platforms/experience-platform.js';
 import type { Database, SqlExecutor } from '../../storage/database.js';
-import type { Channel, StoredPrefill } from '../../storage/schema.js';
+import type { PendingInvitation } from '../../storage/schema.js';
 import { scheduleFirstMessages } from '../scheduling/schedule-first-messages.js';
 import { EventAction, EventChannel } from '../timeline.js';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -17,23 +17,15 @@ export interface TokenServices {
   readonly clock: Clock;
 }
 
-interface Pending {
-  id: string;
-  uuid: string | null;
-  channel: Channel;
-  prefills: StoredPrefill[];
-  age_ms: number;
-}
-
 type Step = { kind: 'created'; count: number } | { kind: 'idle' } | { kind: 'wait'; ms: number };
 
 /**
- * Handles `tokens.create`: claims a dispatch's accepted invitations a batch at a time, asks the
- * platform for their tokens and records them. Each timeline starts here with its Requested entry,
- * dated when the invitation was accepted: ingest writes only the invitation rows, so answering a
- * large request costs one insert per record, and nothing is lost as the invitation is the record. A batch smaller than the batch size waits until its
- * oldest invitation is `tokenFlushMs` old, so small requests share one platform call. In the same
- * transaction as the tokens, their first messages are scheduled.
+ * Handles `tokens.create`: claims a dispatch's pending invitations a token batch at a time (whole
+ * groups, as ingest wrote them), asks the platform for their tokens and writes the invitation
+ * rows with them. Each timeline starts here with its Requested entry, dated when the invitation
+ * was accepted. A batch smaller than the batch size waits until its oldest invitation is
+ * `tokenFlushMs` old, so small requests share one platform call. In the same transaction as the
+ * tokens, their first messages are scheduled.
  */
 export async function createTokensForDispatch(
   services: TokenServices,
@@ -64,14 +56,77 @@ export async function createTokensForDispatch(
   }
 }
 
-async function claim(sql: SqlExecutor, dispatchId: string, limit: number): Promise<Pending[]> {
+interface Claimed {
+  groupIds: number[];
+  invitations: PendingInvitation[];
+  /** How long ago the oldest of them was accepted. */
+  ageMs: number;
+}
+
+/**
+ * Locks the dispatch's oldest pending groups that together hold at most `limit` invitations (at
+ * least one group, even a larger one written under a larger batch size) and reads them.
+ */
+async function claim(sql: SqlExecutor, dispatchId: string, limit: number): Promise<Claimed> {
   // SKIP LOCKED: several workers may serve the same dispatch without waiting on each other.
-  return sql.query<Pending>(
-    `SELECT id, uuid, channel, prefills, (extract(epoch FROM now() - created_at) * 1000)::float8 AS age_ms
-     FROM invitations WHERE dispatch_id = $1 AND state = 'requested'
-     ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+  const groups = await sql.query<{ id: string; invitation_count: number; age_ms: number }>(
+    `SELECT id, invitation_count, (extract(epoch FROM now() - created_at) * 1000)::float8 AS age_ms
+     FROM pending_invitations WHERE dispatch_id = $1
+     ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
     [dispatchId, limit],
   );
+  const taken: typeof groups = [];
+  let count = 0;
+  for (const group of groups) {
+    if (taken.length > 0 && count + group.invitation_count > limit) break;
+    taken.push(group);
+    count += group.invitation_count;
+  }
+  const groupIds = taken.map((g) => Number(g.id));
+  if (groupIds.length === 0) return { groupIds, invitations: [], ageMs: 0 };
+  const rows = await sql.query<{ invitations: string }>(
+    `SELECT invitations FROM pending_invitations WHERE id = ANY($1::bigint[]) ORDER BY id`,
+    [groupIds],
+  );
+  return {
+    groupIds,
+    invitations: rows.flatMap((r) => JSON.parse(r.invitations) as PendingInvitation[]),
+    ageMs: Math.max(...taken.map((g) => Number(g.age_ms))),
+  };
+}
+
+/**
+ * Turns claimed groups into invitation rows in `state` (with their tokens, in the order of the
+ * groups' invitations, when there are some), writes their Requested entries dated at acceptance,
+ * and deletes the groups.
+ */
+async function materialize(
+  sql: SqlExecutor,
+  accountId: string,
+  claimed: Claimed,
+  state: 'token_created' | 'token_failed',
+  tokens: readonly string[] | null,
+): Promise<void> {
+  const ids = claimed.invitations.map((i) => i.id);
+  await sql.query(
+    `INSERT INTO invitations (id, account_id, batch_id, dispatch_id, record_index, state, uuid, channel, target, language,
+                              prefills, sealed_originals, sealed_key_id, token, created_at)
+     SELECT x.id, p.account_id, p.batch_id, p.dispatch_id, x.record_index, $2, x.uuid, x.channel, x.target, x.language,
+            x.prefills, x.sealed_originals, x.sealed_key_id, t.token, p.created_at
+     FROM pending_invitations p
+     CROSS JOIN LATERAL json_to_recordset(p.invitations::json) AS x(id uuid, record_index int, uuid text, channel text,
+       target text, language text, prefills jsonb, sealed_originals text, sealed_key_id text)
+     JOIN unnest($3::uuid[], $4::text[]) AS t(id, token) ON t.id = x.id
+     WHERE p.id = ANY($1::bigint[])`,
+    [claimed.groupIds, state, ids, tokens ?? ids.map(() => null)],
+  );
+  await sql.query(
+    `INSERT INTO invitation_events (account_id, invitation_id, action, channel, occurred_at)
+     SELECT $1, i.id, $2, $3, i.created_at
+     FROM unnest($4::uuid[]) WITH ORDINALITY AS x(id, n) JOIN invitations i ON i.id = x.id ORDER BY x.n`,
+    [accountId, EventAction.Requested, EventChannel.DispatchAPI, ids],
+  );
+  await sql.query(`DELETE FROM pending_invitations WHERE id = ANY($1::bigint[])`, [claimed.groupIds]);
 }
 
 async function createOneBatch(
@@ -81,10 +136,12 @@ async function createOneBatch(
   dispatch: DispatchDefinition,
 ): Promise<Step> {
   const { tokenBatchSize, tokenFlushMs } = services.config;
-  const batch = await claim(sql, dispatchId, tokenBatchSize);
+  const claimed = await claim(sql, dispatchId, tokenBatchSize);
+  const batch = claimed.invitations;
   if (batch.length === 0) return { kind: 'idle' };
-  const oldest = Math.max(...batch.map((p) => Number(p.age_ms)));
-  if (batch.length < tokenBatchSize && oldest < tokenFlushMs) return { kind: 'wait', ms: tokenFlushMs - oldest };
+  if (batch.length < tokenBatchSize && claimed.ageMs < tokenFlushMs) {
+    return { kind: 'wait', ms: tokenFlushMs - claimed.ageMs };
+  }
 
   const tokens = await services.platform.createTokens(
     accountId,
@@ -98,12 +155,7 @@ async function createOneBatch(
     throw new Error(`the platform returned ${tokens.length} tokens for ${batch.length} records`);
   }
   const ids = batch.map((p) => p.id);
-  await sql.query(
-    `UPDATE invitations i SET token = x.token, state = 'token_created', updated_at = now()
-     FROM unnest($1::uuid[], $2::text[]) AS x(id, token) WHERE i.id = x.id`,
-    [ids, tokens],
-  );
-  await recordRequested(sql, accountId, ids);
+  await materialize(sql, accountId, claimed, 'token_created', tokens);
   await sql.query(
     `INSERT INTO invitation_events (account_id, invitation_id, action, channel, target_id)
      SELECT $1, id, $2, $3, token FROM unnest($4::uuid[], $5::text[]) AS x(id, token)`,
@@ -118,16 +170,6 @@ async function createOneBatch(
   return { kind: 'created', count: batch.length };
 }
 
-/** The Requested entries of invitations leaving the `requested` state, in their order, dated at acceptance. */
-async function recordRequested(sql: SqlExecutor, accountId: string, ids: readonly string[]): Promise<void> {
-  await sql.query(
-    `INSERT INTO invitation_events (account_id, invitation_id, action, channel, occurred_at)
-     SELECT $1, i.id, $2, $3, i.created_at
-     FROM unnest($4::uuid[]) WITH ORDINALITY AS x(id, n) JOIN invitations i ON i.id = x.id ORDER BY x.n`,
-    [accountId, EventAction.Requested, EventChannel.DispatchAPI, ids],
-  );
-}
-
 /**
  * After the last retry: the batch is marked, each invitation gets an Error entry, the account a log
  * entry, and a new job takes over the dispatch's other invitations.
@@ -140,12 +182,9 @@ async function markFailedBatch(
   const { accountId, dispatchId } = payload;
   const reason = error instanceof Error ? error.message : String(error);
   await services.database.transaction(async (tx) => {
-    const batch = await claim(tx.sql, dispatchId, services.config.tokenBatchSize);
-    const ids = batch.map((p) => p.id);
-    await recordRequested(tx.sql, accountId, ids);
-    await tx.sql.query(`UPDATE invitations SET state = 'token_failed', updated_at = now() WHERE id = ANY($1::uuid[])`, [
-      ids,
-    ]);
+    const claimed = await claim(tx.sql, dispatchId, services.config.tokenBatchSize);
+    const ids = claimed.invitations.map((p) => p.id);
+    await materialize(tx.sql, accountId, claimed, 'token_failed', null);
     await tx.sql.query(
       `INSERT INTO invitation_events (account_id, invitation_id, action, channel, message, level)
        SELECT $1, id, $2, $3, $4, 'Error' FROM unnest($5::uuid[]) AS x(id)`,

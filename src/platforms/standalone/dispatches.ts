@@ -7,6 +7,7 @@ import {
   deliveryPolicies,
   dispatches,
   invitations,
+  pendingInvitations,
   questionnaires,
   questions,
   vendors,
@@ -259,12 +260,15 @@ export async function setDispatchPaused(db: Db, accountId: string, id: string, p
  */
 export async function deleteDispatch(db: Db, accountId: string, id: string): Promise<void> {
   if (!isUuid(id)) throw notFound('Dispatch', id);
-  const [invited] = await db
-    .select({ id: invitations.id })
-    .from(invitations)
-    .where(and(eq(invitations.accountId, accountId), eq(invitations.dispatchId, id)))
-    .limit(1);
-  if (invited) {
+  const invited = async (table: typeof invitations | typeof pendingInvitations) =>
+    (
+      await db
+        .select({ id: table.id })
+        .from(table)
+        .where(and(eq(table.accountId, accountId), eq(table.dispatchId, id)))
+        .limit(1)
+    ).length > 0;
+  if ((await invited(invitations)) || (await invited(pendingInvitations))) {
     throw new AppError('CONFLICT', `The dispatch ${id} has invitations; pause it instead of deleting it.`);
   }
   const deleted = await db.delete(dispatches).where(ownDispatch(accountId, id)).returning({ id: dispatches.id });

@@ -1,9 +1,11 @@
+import type { StoredPrefill } from '../storage/schema.js';
 import type { Vault } from './vault.js';
 
-/** The sealed originals of one invitation, as stored on its row. */
+/** The sealed originals of one invitation, as stored on its row, with the prefills they belong to. */
 export interface SealedOriginalsRow {
   id: string;
   account_id: string;
+  prefills: readonly StoredPrefill[];
   /** Base64. */
   sealed_originals: string | null;
   sealed_key_id: string | null;
@@ -13,25 +15,28 @@ export interface SealedOriginalsRow {
 const context = (accountId: string, invitationId: string) => `${accountId}:${invitationId}`;
 
 /**
- * Seals the original values of an invitation's hashed prefills (hash → original) in one piece,
- * so ingest writes them on the invitation row itself: one row per record, and purging the
- * invitation purges them.
+ * Seals the original values of an invitation's hashed prefills, in the order of those prefills,
+ * in one piece: they travel with the invitation, and purging it purges them. Only the values are
+ * sealed (their hashes are the prefills themselves), which keeps a large request's writes small.
  */
 export function sealOriginals(
   vault: Vault,
   accountId: string,
   invitationId: string,
-  originals: readonly { hash: string; value: string }[],
+  originals: readonly string[],
 ): { sealed: Buffer; keyId: string } | null {
   if (originals.length === 0) return null;
-  const byHash = Object.fromEntries(originals.map((o) => [o.hash, o.value]));
-  return vault.seal(JSON.stringify(byHash), context(accountId, invitationId));
+  return vault.seal(JSON.stringify(originals), context(accountId, invitationId));
 }
 
 /** hash → original for one invitation; empty when it has none (or they were purged). */
 export function openOriginals(vault: Vault, row: SealedOriginalsRow): Map<string, string> {
   if (!row.sealed_originals || !row.sealed_key_id) return new Map();
   const sealed = Buffer.from(row.sealed_originals, 'base64');
-  const opened = vault.open(sealed, row.sealed_key_id, context(row.account_id, row.id));
-  return new Map(Object.entries(JSON.parse(opened) as Record<string, string>));
+  const opened = JSON.parse(vault.open(sealed, row.sealed_key_id, context(row.account_id, row.id))) as
+    string[] | Record<string, string>;
+  // Earlier versions sealed a hash → original object.
+  if (!Array.isArray(opened)) return new Map(Object.entries(opened));
+  const hashes = row.prefills.filter((p) => p.hashed).map((p) => p.input);
+  return new Map(opened.map((value, i) => [hashes[i]!, value]));
 }

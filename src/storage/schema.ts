@@ -341,7 +341,10 @@ export const pendingInvitations = pgTable(
     batchId: text('batch_id').notNull(),
     dispatchId: uuid('dispatch_id').notNull(),
     invitationCount: integer('invitation_count').notNull(),
-    /** Text, not json: the database would parse megabytes of it on every insert for nothing. */
+    /**
+     * Text, not json: the database would parse megabytes of it on every insert for nothing. Stored
+     * uncompressed (STORAGE EXTERNAL, set by the migration): a group lives only until its tokens.
+     */
     invitations: text('invitations').notNull(),
     createdAt: createdAt(),
   },

@@ -172,9 +172,12 @@ describe.each(databaseKinds())('PII hashing and the vault on %s', (kind) => {
       const rows = await herald.database.sql.query<{
         id: string;
         state: string;
+        prefills: { input: string; hashed: boolean }[];
         sealed_originals: string | null;
         sealed_key_id: string | null;
-      }>('SELECT id, state, sealed_originals, sealed_key_id FROM invitations WHERE account_id = $1', [ctx.account.id]);
+      }>('SELECT id, state, prefills, sealed_originals, sealed_key_id FROM invitations WHERE account_id = $1', [
+        ctx.account.id,
+      ]);
       // Only the accepted record's values: not those of throttled or rejected records.
       const sealedRows = rows.filter((r) => r.sealed_originals !== null);
       expect(sealedRows).toHaveLength(1);
@@ -187,10 +190,12 @@ describe.each(databaseKinds())('PII hashing and the vault on %s', (kind) => {
         expect(sealed.includes(Buffer.from(original, 'utf8'))).toBe(false);
         expect(sealed.includes(Buffer.from(original, 'utf16le'))).toBe(false);
       }
-      expect(JSON.parse(openIndependently(sealed, ctx.account.id, row.id))).toEqual({
-        [expectedHash(ann.kept)]: ann.kept,
-        [expectedHash(ann.mobileKept)]: ann.mobileKept,
-      });
+      // The originals of the hashed prefills, in their order.
+      expect(row.prefills.filter((p) => p.hashed).map((p) => p.input)).toEqual([
+        expectedHash(ann.kept),
+        expectedHash(ann.mobileKept),
+      ]);
+      expect(JSON.parse(openIndependently(sealed, ctx.account.id, row.id))).toEqual([ann.kept, ann.mobileKept]);
       // Bound to its row: under another account's or invitation's id it does not open.
       expect(() => openIndependently(sealed, randomUUID(), row.id)).toThrow();
       expect(() => openIndependently(sealed, ctx.account.id, randomUUID())).toThrow();

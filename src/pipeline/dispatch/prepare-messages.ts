@@ -95,6 +95,7 @@ export async function prepareMessages(
       const originals = openOriginals(services.vault, {
         id: claimed.invitation_id,
         account_id: claimed.account_id,
+        prefills: claimed.prefills,
         sealed_originals: claimed.sealed_originals,
         sealed_key_id: claimed.sealed_key_id,
       });

@@ -17,8 +17,8 @@ export interface CheckedRecord {
   readonly target: string | null;
   readonly language: string;
   readonly prefills: StoredPrefill[];
-  /** Original values of hashed prefills, for the vault. */
-  readonly originals: { hash: string; value: string }[];
+  /** Original values of the hashed prefills, in their order, for the vault. */
+  readonly originals: string[];
   /** Hashes of the address and UUID, checked against unsubscribes whatever the PII settings. */
   readonly identifiers: string[];
   /** Prefills dropped because their question is unknown or not open to API prefill. */
@@ -87,13 +87,13 @@ export function checkRecord(rules: DispatchRules, record: readonly RawPrefill[])
   if (!rawUuid) rejection ??= 'Failed due to no UUID (common identifier)';
 
   const prefills: StoredPrefill[] = [];
-  const originals: { hash: string; value: string }[] = [];
+  const originals: string[] = [];
   const stored = new Map<string, string>();
   for (const [questionId, raw] of values) {
     const value = normalized.get(questionId) ?? raw;
     const hashed = questions.get(questionId)?.pii === 'hash';
     const input = hashed ? hashPii(value, settings.hashAlgorithm) : value;
-    if (hashed && rejection === null) originals.push({ hash: input, value });
+    if (hashed && rejection === null) originals.push(value);
     stored.set(questionId, input);
     prefills.push({ questionId, input, hashed });
   }

@@ -86,14 +86,16 @@ export async function deleteUnsubscribe(db: Db, accountId: string, identifierHas
 /** Which of `hashes` are on the account's unsubscribe list, in one query whatever their number. */
 export async function isUnsubscribed(db: Db, accountId: string, hashes: string[]): Promise<Set<string>> {
   if (hashes.length === 0) return new Set();
-  // One array parameter rather than one parameter per hash: a request may carry tens of thousands.
+  // One parameter rather than one per hash: a request may carry tens of thousands. Lines of text
+  // rather than an array: the drivers escape an array literal value by value in JavaScript, which
+  // took a large request a seventh of its time (a hash holds no line break).
   const rows = await db
     .select({ identifierHash: unsubscribes.identifierHash })
     .from(unsubscribes)
     .where(
       and(
         eq(unsubscribes.accountId, accountId),
-        sql`${unsubscribes.identifierHash} = ANY(${sql.param(hashes)}::text[])`,
+        sql`${unsubscribes.identifierHash} = ANY(string_to_array(${hashes.join('\n')}, chr(10)))`,
       ),
     );
   return new Set(rows.map((row) => row.identifierHash));

@@ -97,7 +97,7 @@ export async function startHerald(
     await database.migrate();
     vacuum?.start();
     // Checked in every process, not only in workers: a broken catalogue fails any start-up.
-    const handlers = jobHandlers({ database, platform, queue, config, clock });
+    const handlers = jobHandlers({ database, platform, queue, config, clock, wakeDelivery: () => delivery?.wake() });
     checkHandlers(handlers);
     await queue.start();
     if (roles.api) {

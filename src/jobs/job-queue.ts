@@ -1,4 +1,4 @@
-import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import PgBoss from 'pg-boss';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
@@ -12,6 +12,7 @@ import {
   type JobName,
   type JobSchedule,
 } from './catalogue.js';
+import { Wakeup } from './wakeup.js';
 
 const BOSS_SCHEMA = 'pgboss';
 const deadLetterOf = (name: string) => `${name}.dead`;
@@ -56,6 +57,7 @@ export class JobQueue {
   readonly #boss: PgBoss;
   readonly #stopping = new AbortController();
   #loops: WorkerLoop[] = [];
+  readonly #wakeups = new Map<JobName, Wakeup>(jobNames.map((name) => [name, new Wakeup()]));
 
   constructor(
     private readonly database: Database,
@@ -94,6 +96,14 @@ export class JobQueue {
       });
     }
     this.metrics.setQueueDepthSource(() => this.depths());
+  }
+
+  /**
+   * Tells this process's loop for `name` that a job due now has just been committed, so it fetches
+   * at once rather than at its next poll.
+   */
+  wake(name: JobName): void {
+    this.#wakeups.get(name)!.wake();
   }
 
   /** Adds a job in the caller's transaction: it exists if and only if that transaction commits. */
@@ -140,7 +150,7 @@ export class JobQueue {
         this.logger.error({ err: error, job: handler.name }, 'fetching jobs failed; retrying');
       }
       if (jobs.length === 0) {
-        await sleep(this.config.workerPollMs, undefined, { signal }).catch(() => undefined);
+        await this.#wakeups.get(handler.name)!.sleep(this.config.workerPollMs, signal);
         continue;
       }
       await Promise.all(jobs.map((job) => this.#run(handler, job)));

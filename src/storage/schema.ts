@@ -373,9 +373,12 @@ export const invitationEvents = pgTable(
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     accountId: uuid('account_id').notNull(),
-    invitationId: uuid('invitation_id')
-      .notNull()
-      .references(() => invitations.id, { onDelete: 'cascade' }),
+    /**
+     * No foreign key: checking one would lock the invitation row for each of its several entries.
+     * Entries are written only for invitations that exist, and deleting invitations deletes their
+     * entries through a statement trigger (see the migration that drops the key).
+     */
+    invitationId: uuid('invitation_id').notNull(),
     action: smallint('action').notNull(),
     channel: smallint('channel').notNull(),
     message: text('message'),
@@ -508,8 +511,13 @@ export const messages = pgTable(
   (t) => [
     uniqueIndex('messages_idempotency_idx').on(t.invitationId, t.channel, t.reminderLevel),
     index('messages_due_idx').on(t.status, t.dueAt),
-    index('messages_vendor_message_idx').on(t.vendorId, t.vendorMessageId),
-    index('messages_bulk_batch_idx').on(t.bulkBatchId),
+    // Partial: most messages never get a vendor id, or a bulk batch, and so add no entry.
+    index('messages_vendor_message_idx')
+      .on(t.vendorId, t.vendorMessageId)
+      .where(sql`vendor_message_id IS NOT NULL`),
+    index('messages_bulk_batch_idx')
+      .on(t.bulkBatchId)
+      .where(sql`bulk_batch_id IS NOT NULL`),
   ],
 );
 

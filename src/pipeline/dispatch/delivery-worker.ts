@@ -1,5 +1,6 @@
-import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Clock } from '../../clock.js';
+import { Wakeup } from '../../jobs/wakeup.js';
 import type { Config } from '../../config/config.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
@@ -38,6 +39,7 @@ export class DeliveryWorker {
   readonly #stopping = new AbortController();
   #loops: Promise<void>[] = [];
   #lastRecovery = 0;
+  readonly #wakeup = new Wakeup();
 
   constructor(private readonly services: DeliveryServices) {}
 
@@ -46,6 +48,11 @@ export class DeliveryWorker {
     const lanes = Math.min(LANES, size);
     // 100 → 50 + 50, 3 → 1 + 2, 1 → 1.
     this.#loops = Array.from({ length: lanes }, (_, lane) => this.#run(Math.floor((size + lane) / lanes)));
+  }
+
+  /** Claims at once instead of at the next poll: messages were just scheduled in this process. */
+  wake(): void {
+    this.#wakeup.wake();
   }
 
   get running(): boolean {
@@ -71,7 +78,7 @@ export class DeliveryWorker {
         );
       }
       if (handled < limit) {
-        await sleep(this.services.config.deliveryPollMs, undefined, { signal }).catch(() => undefined);
+        await this.#wakeup.sleep(this.services.config.deliveryPollMs, signal);
       } else {
         // A full batch: claim the next at once, but let timers and I/O run first (PGlite answers
         // through promises alone, so back-to-back batches would hold the event loop).

@@ -94,15 +94,16 @@ export async function acceptDispatchRequest(
   if (request.length > 1)
     write.logs.push({ dispatchId: null, level: 'Debug', message: 'Multiple dispatch statuses returned' });
 
+  // A full batch of tokens can be created now; a smaller one waits to be grouped with others.
+  const fullBatch = (accepted: number) => accepted >= services.config.tokenBatchSize;
   await database.transaction(async (tx) => {
     await writeIngest(tx.sql, write);
     for (const { dispatchId, accepted } of tokenWork) {
-      // A full batch of tokens can be created now; a smaller one waits to be grouped with others.
-      const startAfterSeconds =
-        accepted >= services.config.tokenBatchSize ? 0 : Math.ceil(services.config.tokenFlushMs / 1000);
+      const startAfterSeconds = fullBatch(accepted) ? 0 : Math.ceil(services.config.tokenFlushMs / 1000);
       await queue.enqueue(tx, 'tokens.create', { accountId, dispatchId }, { startAfterSeconds });
     }
   });
+  if (tokenWork.some((w) => fullBatch(w.accepted))) queue.wake('tokens.create');
   return { batchId, statusByDispatch };
 }
 

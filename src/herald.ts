@@ -20,6 +20,9 @@ import type { Database } from './storage/database.js';
 import { EmbeddedVacuum } from './storage/embedded-vacuum.js';
 import { openDatabase } from './storage/open-database.js';
 
+/** The longest a token batch waits for the delivery worker to take its turn (a send batch takes less). */
+const GIVE_WAY_CAP_MS = 1000;
+
 /** Which halves of Herald a process runs: `serve` runs both, `api` and `worker` one each. */
 export interface Roles {
   readonly api: boolean;
@@ -97,7 +100,14 @@ export async function startHerald(
     await database.migrate();
     vacuum?.start();
     // Checked in every process, not only in workers: a broken catalogue fails any start-up.
-    const handlers = jobHandlers({ database, platform, queue, config, clock, wakeDelivery: () => delivery?.wake() });
+    const handlers = jobHandlers({
+      database,
+      platform,
+      queue,
+      config,
+      clock,
+      giveWayToDelivery: async () => delivery?.giveTurn(GIVE_WAY_CAP_MS),
+    });
     checkHandlers(handlers);
     await queue.start();
     if (roles.api) {

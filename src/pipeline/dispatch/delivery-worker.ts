@@ -40,6 +40,7 @@ export class DeliveryWorker {
   #loops: Promise<void>[] = [];
   #lastRecovery = 0;
   readonly #wakeup = new Wakeup();
+  #waitingForTurn: (() => void)[] = [];
 
   constructor(private readonly services: DeliveryServices) {}
 
@@ -50,9 +51,28 @@ export class DeliveryWorker {
     this.#loops = Array.from({ length: lanes }, (_, lane) => this.#run(Math.floor((size + lane) / lanes)));
   }
 
-  /** Claims at once instead of at the next poll: messages were just scheduled in this process. */
-  wake(): void {
-    this.#wakeup.wake();
+  /**
+   * Lets delivery go first: wakes the worker (messages were just scheduled in this process) and
+   * resolves once it has handed its next batch to the senders or found nothing due, or after
+   * `capMs`. Token creation waits for this between its batches: on the embedded database a token
+   * batch holds the only connection for its whole transaction, and back to back they would keep
+   * delivery — and the SMTP thread's core — idle until the last one.
+   */
+  async giveTurn(capMs: number): Promise<void> {
+    if (!this.running) return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.#waitingForTurn.push(resolve);
+      timer = setTimeout(resolve, capMs);
+      this.#wakeup.wake();
+    });
+    clearTimeout(timer);
+  }
+
+  #turnTaken(): void {
+    const waiting = this.#waitingForTurn;
+    this.#waitingForTurn = [];
+    for (const resolve of waiting) resolve();
   }
 
   get running(): boolean {
@@ -98,9 +118,14 @@ export class DeliveryWorker {
         this.services.logger.warn({ recovered }, 'messages left mid-send by a stopped worker are queued again');
     }
     const batch = await claimDueMessages(database.sql, now, limit);
-    if (batch.length === 0) return 0;
+    if (batch.length === 0) {
+      this.#turnTaken();
+      return 0;
+    }
     const preparations = await prepareMessages(this.services, batch);
-    const results = await Promise.all(preparations.map((p) => this.#deliver(p)));
+    const sending = preparations.map((p) => this.#deliver(p));
+    this.#turnTaken();
+    const results = await Promise.all(sending);
     const outcomes = results.filter((r): r is Outcome => r.kind !== 'queue');
     const queued = results.filter((r): r is BulkEntry => r.kind === 'queue');
     const fallback = await fallbackDefinitions(this.services.platform, permanentFailuresOf(outcomes));

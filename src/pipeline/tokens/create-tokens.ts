@@ -15,8 +15,8 @@ export interface TokenServices {
   readonly queue: JobQueue;
   readonly config: Config;
   readonly clock: Clock;
-  /** Tells this process's delivery worker that first messages were just scheduled. */
-  readonly wakeDelivery?: () => void;
+  /** Wakes this process's delivery worker and waits until it has had its turn (see DeliveryWorker.giveTurn). */
+  readonly giveWayToDelivery?: () => Promise<void>;
 }
 
 type Step = { kind: 'created'; count: number } | { kind: 'idle' } | { kind: 'wait'; ms: number };
@@ -45,7 +45,7 @@ export async function createTokensForDispatch(
       throw error;
     }
     if (step.kind === 'idle') return;
-    if (step.kind === 'created') services.wakeDelivery?.();
+    if (step.kind === 'created') await services.giveWayToDelivery?.();
     // Let timers and I/O run between batches: PGlite answers through promises alone, so a loop of
     // transactions would otherwise hold the event loop and the delivery worker could not start
     // sending the first batch's messages until every batch was done.

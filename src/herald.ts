@@ -20,8 +20,8 @@ import type { Database } from './storage/database.js';
 import { EmbeddedVacuum } from './storage/embedded-vacuum.js';
 import { openDatabase } from './storage/open-database.js';
 
-/** The longest a token batch waits for the delivery worker to take its turn (a send batch takes less). */
-const GIVE_WAY_CAP_MS = 1000;
+/** The longest a token batch waits for delivery to catch up (see DeliveryWorker.giveTurn). */
+const GIVE_WAY_CAP_MS = 5000;
 
 /** Which halves of Herald a process runs: `serve` runs both, `api` and `worker` one each. */
 export interface Roles {
@@ -106,7 +106,7 @@ export async function startHerald(
       queue,
       config,
       clock,
-      giveWayToDelivery: async () => delivery?.giveTurn(GIVE_WAY_CAP_MS),
+      giveWayToDelivery: async () => delivery?.giveTurn(config.tokenBatchSize, GIVE_WAY_CAP_MS),
     });
     checkHandlers(handlers);
     await queue.start();

@@ -293,3 +293,73 @@ describe.each(databaseKinds())('a restart between accepting and creating tokens 
     expect(log.body.map((e) => e.tokenId)).toEqual(after.map((r) => r.token));
   });
 });
+
+describe.each(databaseKinds())('token creation paced by delivery on %s', (kind) => {
+  let test: TestDatabase;
+  let queue: JobQueue;
+
+  beforeAll(async () => {
+    test = await openTestDatabase(kind);
+  });
+  afterAll(async () => {
+    await queue?.stop();
+    await test?.database.close();
+    await dropPostgresDatabase(test?.url);
+  });
+
+  it('lets delivery go first after each batch, and waits for it before the next', async () => {
+    const config = loadConfig({
+      HERALD_TOKEN_BATCH_SIZE: '3',
+      HERALD_TOKEN_FLUSH_MS: '0',
+      HERALD_WORKER_POLL_MS: '50',
+      HERALD_LOG_LEVEL: 'silent',
+      HERALD_VAULT_KEYS: TEST_VAULT_KEYS,
+    });
+    queue = new JobQueue(test.database, config, createMetrics(), createLogger('silent'));
+    await queue.start();
+    const { account } = await seedAccount(test.database);
+    const seeded = await seedDispatch(test.database, account.id);
+    const platform = new StandalonePlatform(test.database.db);
+    const withTokens = async () =>
+      (await invitationRows(test.database, account.id)).filter((r) => r.token !== null).length;
+    // Each turn sees how far token creation got, and holds it until delivery has "caught up".
+    const seenAtTurns: number[] = [];
+    let releaseTurn: (() => void) | undefined;
+    const services = {
+      database: test.database,
+      platform,
+      queue,
+      config,
+      clock: systemClock,
+      giveWayToDelivery: async () => {
+        seenAtTurns.push(await withTokens());
+        await new Promise<void>((resolve) => (releaseTurn = resolve));
+      },
+    };
+    queue.work([
+      { name: 'auth.purge-expired-tokens', handle: async () => undefined },
+      {
+        name: 'tokens.create',
+        handle: (payload, context) => createTokensForDispatch(services, payload as never, context),
+      },
+    ] satisfies JobHandler[]);
+    const vault = new Vault(parseVaultKeys(TEST_VAULT_KEYS).keys);
+    const uuids = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7'];
+    await acceptDispatchRequest({ database: test.database, platform, queue, vault, config }, account.id, randomUUID(), [
+      {
+        dispatchId: seeded.dispatchId,
+        records: uuids.map((uuid) => recordOf(seeded, { uuid, email: `${uuid}@example.com` })),
+      },
+    ]);
+
+    for (const [turn, expected] of [3, 6, 7].entries()) {
+      await waitFor(async () => seenAtTurns.length === turn + 1, 20_000, {
+        description: `token creation to give way after ${expected} tokens`,
+      });
+      // Held: no further batch while delivery has its turn.
+      expect(await withTokens()).toBe(expected);
+      releaseTurn!();
+    }
+    expect(seenAtTurns).toEqual([3, 6, 7]);
+  });
+});

@@ -54,6 +54,17 @@ export function claimDueMessages(sql: SqlExecutor, now: Date, limit: number): Pr
   );
 }
 
+/** How many messages are due and waiting to be claimed, counting no further than `upTo`. */
+export async function countDueMessages(sql: SqlExecutor, now: Date, upTo: number): Promise<number> {
+  const [row] = await sql.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (
+       SELECT 1 FROM unnest($2::text[]) AS s(status)
+       CROSS JOIN LATERAL (SELECT 1 FROM messages WHERE status = s.status AND due_at <= $1 LIMIT $3) w LIMIT $3) due`,
+    [now.toISOString(), CLAIMABLE_STATUSES, upTo],
+  );
+  return row?.n ?? 0;
+}
+
 /** Puts messages whose sender died mid-send back in line. */
 export async function recoverStaleClaims(sql: SqlExecutor, now: Date, timeoutMs: number): Promise<number> {
   const rows = await sql.query(

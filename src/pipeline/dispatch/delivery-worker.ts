@@ -6,7 +6,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { fallbackDefinitions } from '../scheduling/channel-fallback.js';
 import { queueForBulkSend, type BulkEntry } from './bulk-batches.js';
-import { claimDueMessages, recoverStaleClaims } from './claim-messages.js';
+import { claimDueMessages, countDueMessages, recoverStaleClaims } from './claim-messages.js';
 import { answeredOutcome, unsentOutcome, vendorProblemOutcome } from './delivery-outcomes.js';
 import { prepareMessages, type Preparation, type PrepareServices } from './prepare-messages.js';
 import { permanentFailuresOf, recordOutcomes, type Outcome } from './record-outcomes.js';
@@ -53,17 +53,25 @@ export class DeliveryWorker {
 
   /**
    * Lets delivery go first: wakes the worker (messages were just scheduled in this process) and
-   * resolves once it has handed its next batch to the senders or found nothing due, or after
-   * `capMs`. Token creation waits for this between its batches: on the embedded database a token
-   * batch holds the only connection for its whole transaction, and back to back they would keep
-   * delivery — and the SMTP thread's core — idle until the last one.
+   * resolves once fewer than `backlog` messages are due, or after `capMs`. Token creation waits
+   * for this between its batches: creating tokens far ahead of what can be sent gains nothing,
+   * and on the embedded database a token batch holds the only connection for its whole
+   * transaction, so back-to-back batches would keep delivery — and the SMTP thread's core — idle.
    */
-  async giveTurn(capMs: number): Promise<void> {
-    if (!this.running) return;
+  async giveTurn(backlog: number, capMs: number): Promise<void> {
+    const deadline = Date.now() + capMs;
+    while (this.running && Date.now() < deadline) {
+      await this.#nextTurn(deadline - Date.now());
+      if ((await countDueMessages(this.services.database.sql, this.services.clock.now(), backlog)) < backlog) return;
+    }
+  }
+
+  /** Resolves once the worker has handed a batch to the senders or found nothing due, or after `ms`. */
+  async #nextTurn(ms: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve) => {
       this.#waitingForTurn.push(resolve);
-      timer = setTimeout(resolve, capMs);
+      timer = setTimeout(resolve, ms);
       this.#wakeup.wake();
     });
     clearTimeout(timer);

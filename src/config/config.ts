@@ -47,7 +47,7 @@ const schema = z.object({
   HERALD_TOKEN_BATCH_SIZE: positiveInt.default(1000),
   HERALD_TOKEN_FLUSH_MS: z.coerce.number().int().min(0).default(5000),
   HERALD_PUBLIC_URL: z.string().url().optional(),
-  HERALD_DELIVERY_BATCH_SIZE: positiveInt.default(200),
+  HERALD_DELIVERY_BATCH_SIZE: positiveInt.default(400),
   HERALD_DELIVERY_POLL_MS: positiveInt.default(250),
   HERALD_SEND_MAX_ATTEMPTS: positiveInt.default(10),
   HERALD_SEND_RETRY_BASE_MS: positiveInt.default(30_000),

@@ -141,14 +141,27 @@ export class BulkFlusher {
     const results = await vendor.sendBatch(sending.map((p) => p.outgoing));
     return [
       ...outcomes,
-      ...sending.map((p, i) =>
-        answeredOutcome(
-          this.services,
-          p,
-          found.kind,
-          results[i] ?? refusal('unknown', null, 'the vendor answered for no recipient'),
+      ...retriedTogether(
+        sending.map((p, i) =>
+          answeredOutcome(
+            this.services,
+            p,
+            found.kind,
+            results[i] ?? refusal('unknown', null, 'the vendor answered for no recipient'),
+          ),
         ),
       ),
     ];
   }
+}
+
+/**
+ * The recipients of one call that are to be retried go again at the same time (the latest of
+ * their jittered retry times), so their retry is again one call rather than several.
+ */
+function retriedTogether(outcomes: Outcome[]): Outcome[] {
+  const retries = outcomes.flatMap((o) => (o.kind === 'retry' ? [o.dueAt.getTime()] : []));
+  if (retries.length < 2) return outcomes;
+  const dueAt = new Date(Math.max(...retries));
+  return outcomes.map((o) => (o.kind === 'retry' ? { ...o, dueAt } : o));
 }

@@ -35,6 +35,20 @@ const Action = { Requested: 0, TokenCreated: 2, Error: 4 } as const;
 const createdCount = (message: string) =>
   Number(/Survey tokens created and recorded for (\d+) invitations/.exec(message)?.[1]);
 
+/** A started job queue (no workers yet) on `database`, with quick polling, no token grouping wait and `env`. */
+async function startQueue(database: TestDatabase['database'], env: Record<string, string>) {
+  const config = loadConfig({
+    HERALD_WORKER_POLL_MS: '50',
+    HERALD_TOKEN_FLUSH_MS: '0',
+    HERALD_LOG_LEVEL: 'silent',
+    HERALD_VAULT_KEYS: TEST_VAULT_KEYS,
+    ...env,
+  });
+  const queue = new JobQueue(database, config, createMetrics(), createLogger('silent'));
+  await queue.start();
+  return { config, queue };
+}
+
 async function allHaveTokens(
   database: RunningHerald['database'],
   accountId: string,
@@ -134,16 +148,10 @@ describe.each(databaseKinds())('token creation that keeps failing on %s', (kind)
 
   beforeAll(async () => {
     test = await openTestDatabase(kind);
-    config = loadConfig({
+    ({ config, queue } = await startQueue(test.database, {
       HERALD_JOB_RETRY_LIMIT: '1',
       HERALD_JOB_RETRY_DELAY_SECONDS: '1',
-      HERALD_WORKER_POLL_MS: '50',
-      HERALD_TOKEN_FLUSH_MS: '0',
-      HERALD_LOG_LEVEL: 'silent',
-      HERALD_VAULT_KEYS: TEST_VAULT_KEYS,
-    });
-    queue = new JobQueue(test.database, config, createMetrics(), createLogger('silent'));
-    await queue.start();
+    }));
     const standalone = new StandalonePlatform(test.database.db);
     const failing: ExperiencePlatform = {
       settings: (accountId) => standalone.settings(accountId),
@@ -308,15 +316,8 @@ describe.each(databaseKinds())('token creation paced by delivery on %s', (kind) 
   });
 
   it('lets delivery go first after each batch, and waits for it before the next', async () => {
-    const config = loadConfig({
-      HERALD_TOKEN_BATCH_SIZE: '3',
-      HERALD_TOKEN_FLUSH_MS: '0',
-      HERALD_WORKER_POLL_MS: '50',
-      HERALD_LOG_LEVEL: 'silent',
-      HERALD_VAULT_KEYS: TEST_VAULT_KEYS,
-    });
-    queue = new JobQueue(test.database, config, createMetrics(), createLogger('silent'));
-    await queue.start();
+    let config: Config;
+    ({ config, queue } = await startQueue(test.database, { HERALD_TOKEN_BATCH_SIZE: '3' }));
     const { account } = await seedAccount(test.database);
     const seeded = await seedDispatch(test.database, account.id);
     const platform = new StandalonePlatform(test.database.db);

@@ -151,6 +151,7 @@ async function main(): Promise<void> {
 
   const first = scale[0];
   const last = scale.at(-1);
+  const floorPerSecond = meanOf(floors.map((f) => f.perSecond));
   const result = {
     database,
     mode: quick ? 'quick' : 'full',
@@ -165,9 +166,9 @@ async function main(): Promise<void> {
             invitations: herald.invitations,
             completed: herald.completed,
             perSecond: herald.perSecond,
-            floorPerSecond: meanOf(floors.map((f) => f.perSecond)),
+            floorPerSecond,
             floorRunsPerSecond: floors.map((f) => f.perSecond),
-            ratio: herald.perSecond / meanOf(floors.map((f) => f.perSecond)),
+            ratio: herald.perSecond / floorPerSecond,
             peakRssMb: herald.peakRssMb,
             startRssMb: herald.startRssMb,
             steadyRssMb: herald.steadyRssMb,

@@ -123,4 +123,48 @@ describe('SMTP sender thread', () => {
     expect(await second.send(message('m-7', 'alan@example.com'))).toMatchObject({ ok: false, retryable: true });
     expect(senderWorker()).toBeUndefined();
   });
+
+  it('posts the mails of one turn to the thread in one message, and sends them all', async () => {
+    const vendor = vendorAt(sink.port);
+    try {
+      expect(await vendor.send(message('m-8', 'ada@example.com'))).toMatchObject({ ok: true });
+      const worker = senderWorker()!;
+      const posted: unknown[] = [];
+      const postMessage = worker.postMessage.bind(worker);
+      worker.postMessage = (value: unknown) => {
+        posted.push(value);
+        postMessage(value);
+      };
+      // More than the pool's window (two mails a connection): the rest wait in the thread, not in nodemailer.
+      const ids = Array.from({ length: 40 }, (_, i) => `batch-${i}`);
+      const outcomes = await Promise.all(ids.map((id) => vendor.send(message(id, `${id}@example.com`))));
+      expect(outcomes.every((o) => o.ok)).toBe(true);
+      expect(posted).toHaveLength(1);
+      const [post] = posted as { op: string; sends: unknown[] }[];
+      expect(post?.op).toBe('send');
+      expect(post?.sends).toHaveLength(40);
+      const arrived = new Set(sink.messages.map((m) => m.mail.headers.get('x-herald-message-id')));
+      expect(ids.filter((id) => !arrived.has(id))).toEqual([]);
+    } finally {
+      await vendor.close();
+    }
+  });
+
+  it('closing a vendor lets the mails on the wire finish and answers those still waiting as retryable', async () => {
+    const vendor = vendorAt(holding.port);
+    holding.held.length = 0;
+    const sending = Array.from({ length: 25 }, (_, i) => vendor.send(message(`w-${i}`, `w${i}@example.com`)));
+    // Five connections, each holding one mail's data unanswered.
+    await waitFor(() => holding.held.length === 5);
+    await vendor.close();
+    for (const release of holding.held) release();
+    const outcomes = await Promise.all(sending);
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(5);
+    const refused = outcomes.filter((o) => !o.ok);
+    expect(refused).toHaveLength(20);
+    for (const outcome of refused) {
+      expect(outcome).toMatchObject({ retryable: true, category: 'vendor_unavailable' });
+      expect(!outcome.ok && outcome.detail).toContain('Connection pool was closed');
+    }
+  });
 });

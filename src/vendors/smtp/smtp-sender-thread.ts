@@ -11,12 +11,14 @@
 import { Worker } from 'node:worker_threads';
 import type { SendMailOptions } from 'nodemailer';
 import { refusal, type SendOutcome } from '../vendor.js';
-import type { FromSenderThread, ToSenderThread } from './smtp-thread.js';
+import type { FromSenderThread, MailToSend, ToSenderThread } from './smtp-thread.js';
 import type { SmtpSecrets, SmtpSettings } from './smtp-transport.js';
 
 interface Thread {
   worker: Worker;
   pending: Map<number, (outcome: SendOutcome) => void>;
+  /** Sends not yet posted, by transport: posted together once this turn of the event loop is over. */
+  unposted: Map<number, MailToSend[]>;
 }
 
 const transports = new Map<number, { settings: SmtpSettings; secrets: SmtpSecrets }>();
@@ -40,14 +42,16 @@ function stopWhenAnswered(t: Thread): void {
 
 function currentThread(): Thread {
   if (thread) return thread;
-  const t: Thread = { worker: startWorker(), pending: new Map() };
+  const t: Thread = { worker: startWorker(), pending: new Map(), unposted: new Map() };
   let failure = 'The SMTP sender thread stopped';
   t.worker.on('error', (error) => {
     failure = `The SMTP sender thread failed: ${error.message}`;
   });
-  t.worker.on('message', ({ requestId, outcome }: FromSenderThread) => {
-    t.pending.get(requestId)?.(outcome);
-    t.pending.delete(requestId);
+  t.worker.on('message', (answers: FromSenderThread) => {
+    for (const { requestId, outcome } of answers) {
+      t.pending.get(requestId)?.(outcome);
+      t.pending.delete(requestId);
+    }
     if (t.pending.size === 0) t.worker.unref();
     stopWhenAnswered(t);
   });
@@ -65,7 +69,13 @@ function currentThread(): Thread {
 }
 
 function post(t: Thread, message: ToSenderThread): void {
+  postSends(t); // sends queued before a close or an open go first, as they were asked
   t.worker.postMessage(message);
+}
+
+function postSends(t: Thread): void {
+  for (const [transportId, sends] of t.unposted) t.worker.postMessage({ op: 'send', transportId, sends });
+  t.unposted.clear();
 }
 
 /** Opens a pooled transport in the sender thread (starting it if need be); returns its id. */
@@ -84,7 +94,11 @@ export function sendMail(transportId: number, mail: SendMailOptions): Promise<Se
     return Promise.resolve(refusal('vendor_unavailable', null, 'Connection pool was closed', true));
   const t = currentThread();
   const requestId = ++lastId;
-  post(t, { op: 'send', transportId, requestId, mail });
+  // A delivery batch sends hundreds of mails in one turn: one message to the thread carries them all.
+  if (t.unposted.size === 0) setImmediate(() => postSends(t));
+  const sends = t.unposted.get(transportId) ?? [];
+  sends.push({ requestId, mail });
+  t.unposted.set(transportId, sends);
   t.worker.ref();
   return new Promise((resolve) => t.pending.set(requestId, resolve));
 }

@@ -64,3 +64,28 @@ export async function startSmtpSink(rule: RecipientRule = () => undefined, port 
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   });
 }
+
+export interface HoldingSmtpServer {
+  readonly port: number;
+  /** One answer a received mail is waiting for, oldest first: call it to accept that mail. */
+  readonly held: (() => void)[];
+  close(): Promise<void>;
+}
+
+/** A real SMTP server that receives each mail's data and holds its answer until the test releases it. */
+export async function startHoldingSmtpServer(): Promise<HoldingSmtpServer> {
+  const held: (() => void)[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData: (stream, _session, callback) => stream.on('end', () => held.push(() => callback())).resume(),
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.on('error', () => undefined);
+  return {
+    port: (server.server.address() as AddressInfo).port,
+    held,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

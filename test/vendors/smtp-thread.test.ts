@@ -1,11 +1,10 @@
 import net, { type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { senderWorker } from '../../src/vendors/smtp/smtp-sender-thread.js';
 import { SmtpVendor } from '../../src/vendors/smtp/smtp-vendor.js';
 import type { OutgoingMessage } from '../../src/vendors/vendor.js';
-import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
+import { startHoldingSmtpServer, startSmtpSink, type HoldingSmtpServer, type SmtpSink } from '../support/smtp-sink.js';
 import { waitFor } from '../support/wait.js';
 
 const vendorAt = (port: number) =>
@@ -30,7 +29,7 @@ describe('SMTP sender thread', () => {
   const silentSockets: net.Socket[] = [];
 
   /** Holds the answer to each message's data until told: a send that has begun and is not answered. */
-  let holding: { port: number; held: (() => void)[]; server: SMTPServer };
+  let holding: HoldingSmtpServer;
 
   beforeAll(async () => {
     sink = await startSmtpSink((address) =>
@@ -38,20 +37,12 @@ describe('SMTP sender thread', () => {
     );
     silent = net.createServer((socket) => silentSockets.push(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const held: (() => void)[] = [];
-    const server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData: (stream, _session, callback) => stream.on('end', () => held.push(() => callback())).resume(),
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    holding = { port: (server.server.address() as AddressInfo).port, held, server };
+    holding = await startHoldingSmtpServer();
   });
   afterAll(async () => {
     for (const socket of silentSockets) socket.destroy();
     await new Promise((resolve) => silent?.close(resolve));
-    await new Promise<void>((resolve) => holding?.server.close(() => resolve()));
+    await holding?.close();
     await sink?.close();
   });
 

@@ -1,5 +1,6 @@
 import { purgeExpiredTokens } from '../accounts/authentication.js';
 import { createTokensForDispatch, type TokenServices } from '../pipeline/tokens/create-tokens.js';
+import { TokenRuns } from '../pipeline/tokens/token-runs.js';
 import type { JobHandler, JobSchedule } from './catalogue.js';
 
 /** The handler of every catalogued job; job-queue.ts refuses to start unless each has exactly one. */
@@ -10,9 +11,11 @@ export function jobHandlers(services: TokenServices): JobHandler[] {
       await purgeExpiredTokens(services.database.db);
     },
   };
+  const tokenRuns = new TokenRuns();
   const tokens: JobHandler<'tokens.create'> = {
     name: 'tokens.create',
-    handle: (payload, context) => createTokensForDispatch(services, payload, context),
+    handle: (payload, context) =>
+      tokenRuns.run(payload.dispatchId, () => createTokensForDispatch(services, payload, context)),
   };
   return [purge, tokens];
 }

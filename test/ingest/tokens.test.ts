@@ -3,12 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { startHerald, type RunningHerald } from '../../src/herald.js';
-import type { JobHandler } from '../../src/jobs/catalogue.js';
+import { jobHandlers } from '../../src/jobs/handlers.js';
 import { JobQueue } from '../../src/jobs/job-queue.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { acceptDispatchRequest } from '../../src/pipeline/ingest/accept-dispatch-request.js';
-import { createTokensForDispatch } from '../../src/pipeline/tokens/create-tokens.js';
 import type { ExperiencePlatform } from '../../src/platforms/experience-platform.js';
 import { StandalonePlatform } from '../../src/platforms/standalone/standalone-platform.js';
 import { parseVaultKeys, Vault } from '../../src/privacy/vault.js';
@@ -162,14 +161,7 @@ describe.each(databaseKinds())('token creation that keeps failing on %s', (kind)
       },
     };
     const services = { database: test.database, platform: failing, queue, config, clock: systemClock };
-    const handlers: JobHandler[] = [
-      { name: 'auth.purge-expired-tokens', handle: async () => undefined },
-      {
-        name: 'tokens.create',
-        handle: (payload, context) => createTokensForDispatch(services, payload as never, context),
-      },
-    ];
-    queue.work(handlers);
+    queue.work(jobHandlers(services));
   });
   afterAll(async () => {
     await queue?.stop();
@@ -337,13 +329,7 @@ describe.each(databaseKinds())('token creation paced by delivery on %s', (kind) 
         await new Promise<void>((resolve) => (releaseTurn = resolve));
       },
     };
-    queue.work([
-      { name: 'auth.purge-expired-tokens', handle: async () => undefined },
-      {
-        name: 'tokens.create',
-        handle: (payload, context) => createTokensForDispatch(services, payload as never, context),
-      },
-    ] satisfies JobHandler[]);
+    queue.work(jobHandlers(services));
     const vault = new Vault(parseVaultKeys(TEST_VAULT_KEYS).keys);
     const uuids = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7'];
     await acceptDispatchRequest({ database: test.database, platform, queue, vault, config }, account.id, randomUUID(), [

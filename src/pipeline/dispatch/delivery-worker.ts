@@ -41,6 +41,9 @@ export class DeliveryWorker {
   #lastRecovery = 0;
   readonly #wakeup = new Wakeup();
   #waitingForTurn: (() => void)[] = [];
+  #turnsTaken = 0;
+  /** The due count since the last turn, shared by everything waiting for it. */
+  #dueCount?: { turn: number; upTo: number; count: Promise<number> };
 
   constructor(private readonly services: DeliveryServices) {}
 
@@ -62,8 +65,17 @@ export class DeliveryWorker {
     const deadline = Date.now() + capMs;
     while (this.running && Date.now() < deadline) {
       await this.#nextTurn(deadline - Date.now());
-      if ((await countDueMessages(this.services.database.sql, this.services.clock.now(), backlog)) < backlog) return;
+      if ((await this.#countDue(backlog)) < backlog) return;
     }
+  }
+
+  /** Token runs of several dispatches wait for the same turns: one count a turn serves them all. */
+  #countDue(upTo: number): Promise<number> {
+    const counted = this.#dueCount;
+    if (counted?.turn === this.#turnsTaken && counted.upTo === upTo) return counted.count;
+    const count = countDueMessages(this.services.database.sql, this.services.clock.now(), upTo);
+    this.#dueCount = { turn: this.#turnsTaken, upTo, count };
+    return count;
   }
 
   /** Resolves once the worker has handed a batch to the senders or found nothing due, or after `ms`. */
@@ -78,6 +90,7 @@ export class DeliveryWorker {
   }
 
   #turnTaken(): void {
+    this.#turnsTaken += 1;
     const waiting = this.#waitingForTurn;
     this.#waitingForTurn = [];
     for (const resolve of waiting) resolve();

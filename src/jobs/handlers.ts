@@ -15,7 +15,7 @@ export function jobHandlers(services: TokenServices): JobHandler[] {
   const tokens: JobHandler<'tokens.create'> = {
     name: 'tokens.create',
     handle: (payload, context) =>
-      tokenRuns.run(payload.dispatchId, () => createTokensForDispatch(services, payload, context)),
+      tokenRuns.run(payload.dispatchId, (release) => createTokensForDispatch(services, payload, context, release)),
   };
   return [purge, tokens];
 }

@@ -1,17 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { TokenRuns, type TokenRunEnd } from '../../src/pipeline/tokens/token-runs.js';
+import { TokenRuns } from '../../src/pipeline/tokens/token-runs.js';
 
-/** A run's work that ends only when the test says how. */
+/** Work that a test ends by hand, each call with the release it was given. */
 function controlledWork() {
-  const calls: ((end: TokenRunEnd) => void)[] = [];
-  const work = () => new Promise<TokenRunEnd>((resolve) => calls.push(resolve));
+  const calls: { release: () => void; end: (error?: Error) => void }[] = [];
+  const work = (release: () => void) =>
+    new Promise<void>((resolve, reject) =>
+      calls.push({ release, end: (error) => (error ? reject(error) : resolve()) }),
+    );
   return { calls, work };
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('token runs, one per dispatch', () => {
-  it('hands a second job for a running dispatch to its run, which goes round once more before ending idle', async () => {
+  it('hands later jobs for a running dispatch to its run, which goes round once more before it ends', async () => {
     const runs = new TokenRuns();
     const { calls, work } = controlledWork();
     const first = runs.run('dispatch-a', work);
@@ -23,29 +26,32 @@ describe('token runs, one per dispatch', () => {
     await runs.run('dispatch-a', work);
     expect(calls).toHaveLength(1);
 
-    calls[0]!('idle');
+    calls[0]!.end();
     await settle();
     expect(calls).toHaveLength(2);
-    calls[1]!('idle');
+    calls[1]!.end();
     await first;
     expect(calls).toHaveLength(2);
   });
 
-  it('ends without another round when a queued job carries on, and a later job runs itself', async () => {
+  it('lets a run that queues a job to carry on release the dispatch: jobs after that run themselves', async () => {
     const runs = new TokenRuns();
     const { calls, work } = controlledWork();
     const first = runs.run('dispatch-a', work);
     await settle();
-    await runs.run('dispatch-a', work);
-    calls[0]!('continued');
-    await first;
-    expect(calls).toHaveLength(1);
+    await runs.run('dispatch-a', work); // handed to the run
+    calls[0]!.release();
 
-    const later = runs.run('dispatch-a', work);
+    // The queued job arrives before the releasing run has ended: it runs, not handed back.
+    const next = runs.run('dispatch-a', work);
     await settle();
     expect(calls).toHaveLength(2);
-    calls[1]!('idle');
-    await later;
+    calls[0]!.end();
+    await first;
+    // Released, the first run does not go round again for the job handed to it: the queued one covers it.
+    expect(calls).toHaveLength(2);
+    calls[1]!.end();
+    await next;
   });
 
   it('runs different dispatches side by side, and frees a dispatch whose run failed', async () => {
@@ -55,17 +61,15 @@ describe('token runs, one per dispatch', () => {
     const b = runs.run('dispatch-b', work);
     await settle();
     expect(calls).toHaveLength(2);
-    calls[0]!('idle');
-    calls[1]!('idle');
-    await Promise.all([a, b]);
+    calls[0]!.end(new Error('platform down'));
+    calls[1]!.end();
+    await expect(a).rejects.toThrow('platform down');
+    await b;
 
-    await expect(runs.run('dispatch-a', () => Promise.reject(new Error('platform down')))).rejects.toThrow(
-      'platform down',
-    );
     const retried = runs.run('dispatch-a', work);
     await settle();
     expect(calls).toHaveLength(3);
-    calls[2]!('idle');
+    calls[2]!.end();
     await retried;
   });
 });

@@ -7,7 +7,6 @@ import type { Database, SqlExecutor } from '../../storage/database.js';
 import type { PendingInvitation } from '../../storage/schema.js';
 import { scheduleFirstMessages } from '../scheduling/schedule-first-messages.js';
 import { EventAction, EventChannel } from '../timeline.js';
-import type { TokenRunEnd } from './token-runs.js';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 export interface TokenServices {
@@ -37,7 +36,9 @@ export async function createTokensForDispatch(
   services: TokenServices,
   payload: { accountId: string; dispatchId: string },
   context: JobContext,
-): Promise<TokenRunEnd> {
+  /** Lets this dispatch's next job run itself (see TokenRuns): called before queueing one. */
+  releaseDispatch: () => void = () => undefined,
+): Promise<void> {
   const dispatch = await services.platform.dispatch(payload.accountId, payload.dispatchId);
   if (!dispatch) throw new Error(`dispatch ${payload.dispatchId} no longer exists`);
   const started = Date.now();
@@ -46,27 +47,30 @@ export async function createTokensForDispatch(
     try {
       step = await services.database.transaction((tx) => createOneBatch(services, tx.sql, payload, dispatch));
     } catch (error) {
+      releaseDispatch();
       if (context.isFinalAttempt) await markFailedBatch(services, payload, error);
       throw error;
     }
-    if (step.kind === 'idle') return 'idle';
+    if (step.kind === 'idle') return;
     if (step.kind === 'created') await services.giveWayToDelivery?.();
     // Let timers and I/O run between batches: PGlite answers through promises alone, so a loop of
     // transactions would otherwise hold the event loop and the delivery worker could not start
     // sending the first batch's messages until every batch was done.
     await yieldToEventLoop();
     if (step.kind === 'wait') {
+      releaseDispatch();
       await services.queue.enqueue(services.database, 'tokens.create', payload, {
         startAfterSeconds: Math.max(1, Math.ceil(step.ms / 1000)),
       });
-      return 'continued';
+      return;
     }
     // Paced by delivery, a large dispatch takes as long as its sending: a follow-up job carries on,
     // so no job outlives the queue's expiry (which would count it as failed and run it again).
     if (Date.now() - started > JOB_TIME_BUDGET_MS) {
+      releaseDispatch();
       await services.queue.enqueue(services.database, 'tokens.create', payload);
       services.queue.wake('tokens.create');
-      return 'continued';
+      return;
     }
   }
 }

@@ -1,10 +1,3 @@
-/** How a run of token creation for a dispatch ended. */
-export type TokenRunEnd =
-  /** Nothing was left to create tokens for when it looked. */
-  | 'idle'
-  /** A queued job carries on: later, for a group still gathering, or at once after a long run. */
-  | 'continued';
-
 /**
  * One token run per dispatch at a time in this process. Each request queues a job for its dispatch,
  * so a large ingest queues many at once; run side by side they would claim the same dispatch's
@@ -16,7 +9,12 @@ export type TokenRunEnd =
 export class TokenRuns {
   readonly #running = new Map<string, { askedAgain: boolean }>();
 
-  async run(dispatchId: string, work: () => Promise<TokenRunEnd>): Promise<void> {
+  /**
+   * Runs `work` for the dispatch, or hands it to the run in progress. `work` gets a release: a run
+   * that queues a job to carry on releases the dispatch first, so that job can never be handed
+   * back to the run that is ending.
+   */
+  async run(dispatchId: string, work: (release: () => void) => Promise<void>): Promise<void> {
     const running = this.#running.get(dispatchId);
     if (running) {
       running.askedAgain = true;
@@ -24,11 +22,21 @@ export class TokenRuns {
     }
     const run = { askedAgain: false };
     this.#running.set(dispatchId, run);
+    const holding = () => this.#running.get(dispatchId) === run;
+    const release = () => {
+      if (holding()) this.#running.delete(dispatchId);
+    };
     try {
-      // The check and the delete below happen in one synchronous step: a job arriving later finds no run and works itself.
-      while ((await work()) === 'idle' && run.askedAgain) run.askedAgain = false;
+      await work(release);
+      // Still holding the dispatch, the run found nothing left: it goes round again for jobs handed
+      // to it meanwhile. The check and the release below happen in one synchronous step, so a job
+      // arriving later runs itself.
+      while (run.askedAgain && holding()) {
+        run.askedAgain = false;
+        await work(release);
+      }
     } finally {
-      this.#running.delete(dispatchId);
+      release();
     }
   }
 }

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { AppError, notFound } from '../http/errors.js';
+import { AppError, notFound } from '../errors.js';
 import type { Db } from '../storage/database.js';
 import { accounts } from '../storage/schema.js';
 

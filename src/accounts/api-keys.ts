@@ -1,5 +1,5 @@
 import { and, desc, eq, isNull } from 'drizzle-orm';
-import { notFound } from '../http/errors.js';
+import { notFound } from '../errors.js';
 import type { Db } from '../storage/database.js';
 import { isUuid } from '../storage/ids.js';
 import { apiKeys, type Role } from '../storage/schema.js';

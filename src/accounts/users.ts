@@ -1,5 +1,5 @@
 import { and, asc, eq } from 'drizzle-orm';
-import { AppError, notFound } from '../http/errors.js';
+import { AppError, notFound } from '../errors.js';
 import type { Db } from '../storage/database.js';
 import { isUuid } from '../storage/ids.js';
 import { users, type Role } from '../storage/schema.js';

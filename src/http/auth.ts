@@ -3,7 +3,7 @@ import { authenticate } from '../accounts/authentication.js';
 import { hasRole, type Principal } from '../accounts/principal.js';
 import type { Db } from '../storage/database.js';
 import type { Role } from '../storage/schema.js';
-import { AppError } from './errors.js';
+import { AppError } from '../errors.js';
 
 /** What a route needs from its caller: nothing (`public`) or a role at least this high. */
 export type Access = 'public' | Role;

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from './errors.js';
+import { AppError } from '../errors.js';
+import { httpStatusOf } from './error-status.js';
 
 /** The one error shape Herald answers with. */
 export interface ErrorBody {
@@ -59,7 +60,7 @@ export function sendError(reply: FastifyReply, request: FastifyRequest, error: A
     error: { code: error.code, message: error.message, ...(error.details !== undefined && { details: error.details }) },
     requestId: request.id,
   };
-  return reply.status(error.status).type('application/json').send(body);
+  return reply.status(httpStatusOf[error.code]).type('application/json').send(body);
 }
 
 export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {

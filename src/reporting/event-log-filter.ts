@@ -1,4 +1,4 @@
-import { AppError } from '../http/errors.js';
+import { AppError } from '../errors.js';
 import { normalizeEmail, normalizeMobile } from '../pipeline/ingest/contact-values.js';
 import type { PlatformSettings } from '../platforms/experience-platform.js';
 import { hashPii } from '../privacy/pii-hash.js';

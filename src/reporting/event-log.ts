@@ -1,5 +1,5 @@
 import type { Principal } from '../accounts/principal.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../errors.js';
 import { openOriginals, type SealedOriginalsRow } from '../privacy/sealed-originals.js';
 import type { Vault } from '../privacy/vault.js';
 import type { Database } from '../storage/database.js';

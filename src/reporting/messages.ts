@@ -1,4 +1,4 @@
-import { AppError, notFound } from '../http/errors.js';
+import { AppError, notFound } from '../errors.js';
 import type { SqlExecutor } from '../storage/database.js';
 import { isUuid } from '../storage/ids.js';
 import type { Channel, MessageStatus } from '../storage/schema.js';

@@ -40,7 +40,7 @@
  * // }
  */
 import Handlebars from 'handlebars';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../errors.js';
 import type { Channel, TemplateVariant } from '../storage/schema.js';
 
 /** What every part of a variant sees; see the module comment. */

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toAppError } from '../../src/http/error-handler.js';
-import { AppError } from '../../src/http/errors.js';
+import { AppError } from '../../src/errors.js';
+import { httpStatusOf } from '../../src/http/error-status.js';
 import { seedAccount } from '../support/accounts.js';
 import { databaseKinds } from '../support/databases.js';
 import { startTestHerald, type TestHerald } from '../support/herald.js';
@@ -29,7 +30,7 @@ describe('toAppError', () => {
   it('turns an unknown error into INTERNAL with a generic message', () => {
     const error = toAppError(new Error('boom: password=hunter2 at db.internal'), 1);
     expect(error.code).toBe('INTERNAL');
-    expect(error.status).toBe(500);
+    expect(httpStatusOf[error.code]).toBe(500);
     expect(error.message).not.toContain('boom');
     expect(error.message).not.toContain('hunter2');
   });
@@ -53,7 +54,7 @@ describe('toAppError', () => {
   it('names the body limit in PAYLOAD_TOO_LARGE', () => {
     const error = toAppError(Object.assign(new Error('too large'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE' }), 1234);
     expect(error.code).toBe('PAYLOAD_TOO_LARGE');
-    expect(error.status).toBe(413);
+    expect(httpStatusOf[error.code]).toBe(413);
     expect(error.message).toContain('1234');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/http/errors.js';
+import { AppError } from '../../src/errors.js';
 import type { TemplateVariant } from '../../src/storage/schema.js';
 import {
   cachedTemplateCount,

@@ -5,7 +5,7 @@ import { acceptDispatchRequest } from '../../pipeline/ingest/accept-dispatch-req
 import { measure, readDispatchRequest, type DispatchRecords } from '../../pipeline/ingest/request-body.js';
 import type { HttpApp, HttpContext } from '../app-context.js';
 import { principalOf } from '../auth.js';
-import { AppError } from '../errors.js';
+import { AppError } from '../../errors.js';
 
 const BATCH_ID = /^[\w.:-]{1,100}$/;
 

@@ -5,6 +5,7 @@ import { openSurveyLink, peekSurveyLink, type SurveyLinkTarget } from '../../pip
 import { unsubscribeByLink, unsubscribeLinkExists } from '../../pipeline/feedback/link-unsubscribe.js';
 import type { HttpApp, HttpContext } from '../app-context.js';
 import { toAppError } from '../error-handler.js';
+import { httpStatusOf } from '../error-status.js';
 import {
   confirmUnsubscribePage,
   invalidLinkPage,
@@ -47,7 +48,9 @@ export function linkRoutes(app: HttpApp, ctx: HttpContext): void {
     scope.setErrorHandler((error, request, reply) => {
       const appError = toAppError(error, ctx.config.bodyLimitBytes);
       if (appError.code === 'INTERNAL') request.log.error({ err: error }, 'unhandled error');
-      return appError.code === 'NOT_FOUND' ? invalidLinkPage(reply) : problemPage(reply, appError.status, request.id);
+      return appError.code === 'NOT_FOUND'
+        ? invalidLinkPage(reply)
+        : problemPage(reply, httpStatusOf[appError.code], request.id);
     });
     // The router refuses a segment longer than 100 characters with its own JSON 414 before any
     // handler or not-found handler runs, unless a wildcard route can take the path instead.

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { login } from '../../accounts/authentication.js';
 import type { HttpApp, HttpContext } from '../app-context.js';
-import { AppError } from '../errors.js';
+import { AppError } from '../../errors.js';
 
 /** `POST /api/LoginToken`, the OAuth-style password grant that clients of the original module call. */
 export function loginTokenRoutes(app: HttpApp, ctx: HttpContext): void {

@@ -1,6 +1,6 @@
 import type { Principal } from '../../accounts/principal.js';
 import type { Clock } from '../../clock.js';
-import { AppError, notFound } from '../../http/errors.js';
+import { AppError, notFound } from '../../errors.js';
 import type { ExperiencePlatform } from '../../platforms/experience-platform.js';
 import type { Database } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';

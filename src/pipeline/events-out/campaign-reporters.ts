@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { AppError } from '../../http/errors.js';
+import { AppError } from '../../errors.js';
 import { invalidField } from '../../platforms/standalone/problems.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { Database, Db, SqlExecutor } from '../../storage/database.js';

@@ -1,4 +1,4 @@
-import { notFound } from '../../http/errors.js';
+import { notFound } from '../../errors.js';
 import type { SqlExecutor } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';
 

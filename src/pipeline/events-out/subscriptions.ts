@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray } from 'drizzle-orm';
-import { AppError, notFound } from '../../http/errors.js';
+import { AppError, notFound } from '../../errors.js';
 import { invalidField } from '../../platforms/standalone/problems.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { Db } from '../../storage/database.js';

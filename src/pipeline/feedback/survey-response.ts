@@ -1,4 +1,4 @@
-import { AppError } from '../../http/errors.js';
+import { AppError } from '../../errors.js';
 import type { Database } from '../../storage/database.js';
 import { EventAction, EventChannel } from '../timeline.js';
 import { addTimelineEntry } from './timeline-entries.js';

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { AppError } from '../../http/errors.js';
+import { AppError } from '../../errors.js';
 import { openVendorSecrets } from '../../platforms/standalone/vendors.js';
 import type { Vault } from '../../privacy/vault.js';
 import { isUuid } from '../../storage/ids.js';

@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import { AppError } from '../../http/errors.js';
+import { AppError } from '../../errors.js';
 import type { Db } from '../../storage/database.js';
 import { accounts } from '../../storage/schema.js';
 import { findSampler, samplerNames } from './samplers.js';

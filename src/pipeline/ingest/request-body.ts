@@ -1,4 +1,4 @@
-import { AppError } from '../../http/errors.js';
+import { AppError } from '../../errors.js';
 
 /** One prefill of one record, as sent. */
 export interface RawPrefill {

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { isSupportedCountry } from 'libphonenumber-js/max';
-import { notFound } from '../../http/errors.js';
+import { notFound } from '../../errors.js';
 import type { Db } from '../../storage/database.js';
 import { accounts, type HashAlgorithm } from '../../storage/schema.js';
 import { invalidField } from './problems.js';

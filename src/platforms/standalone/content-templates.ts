@@ -1,5 +1,5 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { notFound } from '../../http/errors.js';
+import { notFound } from '../../errors.js';
 import type { Database, Db } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';
 import { contentTemplates, dispatches, type Channel, type TemplateVariant } from '../../storage/schema.js';

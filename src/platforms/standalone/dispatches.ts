@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
-import { AppError, notFound } from '../../http/errors.js';
+import { AppError, notFound } from '../../errors.js';
 import type { Database, Db } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';
 import {

@@ -1,5 +1,5 @@
 import { and, eq, type SQL } from 'drizzle-orm';
-import { AppError } from '../../http/errors.js';
+import { AppError } from '../../errors.js';
 import type { Db } from '../../storage/database.js';
 import { dispatches } from '../../storage/schema.js';
 

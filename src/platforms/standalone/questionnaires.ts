@@ -1,5 +1,5 @@
 import { and, asc, eq, max, sql } from 'drizzle-orm';
-import { notFound } from '../../http/errors.js';
+import { notFound } from '../../errors.js';
 import type { Database, Db } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';
 import { dispatches, questionnaires, questions } from '../../storage/schema.js';

@@ -1,6 +1,6 @@
 import { and, count, desc, eq, sql } from 'drizzle-orm';
 import { getAccount } from '../../accounts/accounts.js';
-import { notFound } from '../../http/errors.js';
+import { notFound } from '../../errors.js';
 import { normalizeEmail, normalizeMobile, type Normalized } from '../../pipeline/ingest/contact-values.js';
 import { hashPii } from '../../privacy/pii-hash.js';
 import type { Db } from '../../storage/database.js';

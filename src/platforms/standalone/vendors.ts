@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { AppError, notFound } from '../../http/errors.js';
+import { AppError, notFound } from '../../errors.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { Database, Db } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';

@@ -1,6 +1,6 @@
 /**
- * Herald's error taxonomy. Domain code throws these; http/error-handler.ts is the one place that
- * turns them (and everything else) into HTTP answers.
+ * Herald's error taxonomy. Domain code throws these; http/error-status.ts is the one place that
+ * says which HTTP status each code answers with.
  */
 export type ErrorCode =
   | 'BAD_REQUEST'
@@ -15,22 +15,7 @@ export type ErrorCode =
   | 'UNAVAILABLE'
   | 'INTERNAL';
 
-const statusOf: Record<ErrorCode, number> = {
-  BAD_REQUEST: 400,
-  VALIDATION_FAILED: 400,
-  MALFORMED_JSON: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  UNAVAILABLE: 503,
-  INTERNAL: 500,
-};
-
 export class AppError extends Error {
-  readonly status: number;
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -38,7 +23,6 @@ export class AppError extends Error {
   ) {
     super(message);
     this.name = 'AppError';
-    this.status = statusOf[code];
   }
 }
 

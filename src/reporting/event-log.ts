@@ -5,7 +5,7 @@ import type { Vault } from '../privacy/vault.js';
 import type { Database } from '../storage/database.js';
 import { isUuid } from '../storage/ids.js';
 import type { LogLevel, StoredPrefill } from '../storage/schema.js';
-import { EventAction, EventChannel } from '../pipeline/timeline.js';
+import { EventAction, EventChannel } from '../timeline/event-numbers.js';
 import type { EventLogFilter } from './event-log-filter.js';
 
 /** One invitation in the shape of the original module's EventLog documents (tag "UserData"). */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventAction } from '../../src/pipeline/timeline.js';
+import { EventAction } from '../../src/timeline/event-numbers.js';
 import { seedAccount } from '../support/accounts.js';
 import { databaseKinds } from '../support/databases.js';
 import { requestRecords } from '../support/delivery.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventLogEntry } from '../../src/reporting/event-log.js';
-import { EventAction } from '../../src/pipeline/timeline.js';
+import { EventAction } from '../../src/timeline/event-numbers.js';
 import type { Database } from '../../src/storage/database.js';
 import { openPglite } from '../../src/storage/pglite-database.js';
 import { openPostgres } from '../../src/storage/postgres-database.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventAction, EventChannel } from '../../src/pipeline/timeline.js';
+import { EventAction, EventChannel } from '../../src/timeline/event-numbers.js';
 import { seedAccount } from '../support/accounts.js';
 import { databaseKinds } from '../support/databases.js';
 import type { TestHerald } from '../support/herald.js';

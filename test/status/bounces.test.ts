@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDsn } from '../../src/pipeline/feedback/dsn.js';
-import { EventAction, EventChannel } from '../../src/pipeline/timeline.js';
+import { EventAction, EventChannel } from '../../src/timeline/event-numbers.js';
 import { seedAccount } from '../support/accounts.js';
 import { databaseKinds } from '../support/databases.js';
 import { mailsTo, requestRecords, seedSinkDispatch } from '../support/delivery.js';

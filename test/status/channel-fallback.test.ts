@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventAction, EventChannel } from '../../src/pipeline/timeline.js';
+import { EventAction, EventChannel } from '../../src/timeline/event-numbers.js';
 import type { Channel } from '../../src/storage/schema.js';
 import { seedAccount } from '../support/accounts.js';
 import { databaseKinds } from '../support/databases.js';

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventAction, EventChannel } from '../../src/pipeline/timeline.js';
+import { EventAction, EventChannel } from '../../src/timeline/event-numbers.js';
 import { seedAccount } from '../support/accounts.js';
 import { databaseKinds } from '../support/databases.js';
 import { api, requestRecords } from '../support/delivery.js';

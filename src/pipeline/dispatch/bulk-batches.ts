@@ -1,6 +1,6 @@
 import type { SqlExecutor } from '../../storage/database.js';
 import { eventChannelOf } from '../scheduling/schedule-first-messages.js';
-import { EventAction } from '../timeline.js';
+import { EventAction } from '../../timeline/event-numbers.js';
 import type { ClaimedMessage } from './claim-messages.js';
 
 /**

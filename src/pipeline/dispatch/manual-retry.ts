@@ -8,7 +8,7 @@ import type { Channel, StoredPrefill } from '../../storage/schema.js';
 import { MESSAGE_VIEW_COLUMNS, toMessageView, type MessageRecord, type MessageView } from '../../reporting/messages.js';
 import { identifierHashes } from '../feedback/invitation-identifiers.js';
 import { eventChannelOf } from '../scheduling/schedule-first-messages.js';
-import { EventAction } from '../timeline.js';
+import { EventAction } from '../../timeline/event-numbers.js';
 
 export interface RetryServices {
   readonly database: Database;

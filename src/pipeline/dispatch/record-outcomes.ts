@@ -7,7 +7,7 @@ import {
   type PermanentFailure,
 } from '../scheduling/channel-fallback.js';
 import { eventChannelOf } from '../scheduling/schedule-first-messages.js';
-import { EventAction } from '../timeline.js';
+import { EventAction } from '../../timeline/event-numbers.js';
 import type { ClaimedMessage } from './claim-messages.js';
 
 /** What became of one claimed message, ready to be written. */

@@ -1,5 +1,5 @@
 import type { SqlExecutor } from '../../storage/database.js';
-import { EventAction } from '../timeline.js';
+import { EventAction } from '../../timeline/event-numbers.js';
 
 /**
  * Where a dispatch stands, as the campaign reporter tells it: paused (it or its policy), sending

@@ -1,4 +1,4 @@
-import { EventAction, EventChannel } from '../timeline.js';
+import { EventAction, EventChannel } from '../../timeline/event-numbers.js';
 
 /** The status names subscribers see as `eventSubType` and filter on: EventAction's names, e.g. "Sent". */
 export type EventSubType = keyof typeof EventAction;

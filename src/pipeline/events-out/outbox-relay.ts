@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, SqlExecutor } from '../../storage/database.js';
 import type { HashAlgorithm, StoredPrefill } from '../../storage/schema.js';
-import { EventAction } from '../timeline.js';
+import { EventAction } from '../../timeline/event-numbers.js';
 import { channelNameOf, eventSubTypeOf, maskContacts, type EnvelopeData, type EventEnvelope } from './envelope.js';
 import { hashedIdentifier } from './event-identifiers.js';
 

@@ -9,7 +9,7 @@ import { readableError } from '../dispatch/record-outcomes.js';
 import { normalizeMobile } from '../ingest/contact-values.js';
 import { fallBackToNextChannel, fallbackDefinitions, type PermanentFailure } from '../scheduling/channel-fallback.js';
 import { eventChannelOf } from '../scheduling/schedule-first-messages.js';
-import { EventAction } from '../timeline.js';
+import { EventAction } from '../../timeline/event-numbers.js';
 
 export interface FeedbackServices {
   readonly database: Database;

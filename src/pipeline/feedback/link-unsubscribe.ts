@@ -1,6 +1,6 @@
 import type { Database } from '../../storage/database.js';
 import type { HashAlgorithm, StoredPrefill } from '../../storage/schema.js';
-import { EventAction } from '../timeline.js';
+import { EventAction } from '../../timeline/event-numbers.js';
 import { identifierHashes } from './invitation-identifiers.js';
 import { isSurveyToken } from './links.js';
 import { addTimelineEntry, linkChannel } from './timeline-entries.js';

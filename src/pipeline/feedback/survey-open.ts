@@ -1,5 +1,5 @@
 import type { Database, SqlExecutor } from '../../storage/database.js';
-import { EventAction } from '../timeline.js';
+import { EventAction } from '../../timeline/event-numbers.js';
 import { isSurveyToken, surveyRedirectUrl } from './links.js';
 import { addTimelineEntry, linkChannel } from './timeline-entries.js';
 

@@ -1,6 +1,6 @@
 import { AppError } from '../../errors.js';
 import type { Database } from '../../storage/database.js';
-import { EventAction, EventChannel } from '../timeline.js';
+import { EventAction, EventChannel } from '../../timeline/event-numbers.js';
 import { addTimelineEntry } from './timeline-entries.js';
 
 export interface SurveyResponseOutcome {

@@ -1,6 +1,6 @@
 import type { SqlExecutor } from '../../storage/database.js';
 import type { Channel } from '../../storage/schema.js';
-import { EventChannel, type EventAction } from '../timeline.js';
+import { EventChannel, type EventAction } from '../../timeline/event-numbers.js';
 
 const channelNumber: Record<Channel, EventChannel> = {
   email: EventChannel.Email,

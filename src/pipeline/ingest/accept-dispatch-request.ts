@@ -7,7 +7,7 @@ import type { Vault } from '../../privacy/vault.js';
 import type { Database } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';
 import type { InvitationState, PendingInvitation } from '../../storage/schema.js';
-import { EventAction, EventChannel } from '../timeline.js';
+import { EventAction, EventChannel } from '../../timeline/event-numbers.js';
 import { checkDispatch } from './dispatch-rules.js';
 import { readExtendedProperties } from './extended-properties.js';
 import { writeIngest, type IngestWrite } from './ingest-writer.js';

@@ -1,6 +1,6 @@
 import type { SqlExecutor } from '../../storage/database.js';
 import type { Channel, InvitationState, LogLevel, PendingInvitation, StoredPrefill } from '../../storage/schema.js';
-import type { EventAction, EventChannel } from '../timeline.js';
+import type { EventAction, EventChannel } from '../../timeline/event-numbers.js';
 
 /** A record refused at ingest: it becomes an invitation row at once, in its final state. */
 export interface RefusedRow {

@@ -2,7 +2,7 @@ import type { DispatchDefinition, ExperiencePlatform } from '../../platforms/exp
 import type { SqlExecutor } from '../../storage/database.js';
 import type { Channel, StoredPrefill } from '../../storage/schema.js';
 import { channelTag } from '../ingest/record-rules.js';
-import { EventAction } from '../timeline.js';
+import { EventAction } from '../../timeline/event-numbers.js';
 import { eventChannelOf } from './schedule-first-messages.js';
 
 /** A message that failed for good on its channel: Error (refused or given up) or Bounced. */

@@ -2,7 +2,7 @@ import type { Clock } from '../../clock.js';
 import type { DispatchDefinition } from '../../platforms/experience-platform.js';
 import type { SqlExecutor } from '../../storage/database.js';
 import type { Channel, StoredPrefill } from '../../storage/schema.js';
-import { EventAction, EventChannel } from '../timeline.js';
+import { EventAction, EventChannel } from '../../timeline/event-numbers.js';
 import { nextOpening } from './send-window.js';
 
 export const TIMEZONE_TAG = 'cc_timezone';

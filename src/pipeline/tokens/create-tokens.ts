@@ -6,7 +6,7 @@ import type { DispatchDefinition, ExperiencePlatform } from '../../platforms/exp
 import type { Database, SqlExecutor } from '../../storage/database.js';
 import type { PendingInvitation } from '../../storage/schema.js';
 import { scheduleFirstMessages } from '../scheduling/schedule-first-messages.js';
-import { EventAction, EventChannel } from '../timeline.js';
+import { EventAction, EventChannel } from '../../timeline/event-numbers.js';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 export interface TokenServices {

@@ -1,0 +1,32 @@
+import type { SqlExecutor } from '../storage/database.js';
+import type { LogLevel } from '../storage/schema.js';
+
+/** One DIWEF log entry: ids and hashes only, never personal data. */
+export interface LogEntry {
+  accountId: string;
+  level: LogLevel;
+  message: string;
+  dispatchId?: string | null;
+  batchId?: string | null;
+  /** When it happened; the transaction's time when omitted. */
+  occurredAt?: Date | null;
+}
+
+/** The one way entries reach `log_entries`: one statement for any number of entries. */
+export async function writeLogEntries(sql: SqlExecutor, entries: readonly LogEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await sql.query(
+    `INSERT INTO log_entries (account_id, batch_id, dispatch_id, level, message, occurred_at)
+     SELECT account_id, batch_id, dispatch_id, level, message, COALESCE(occurred_at, now())
+     FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[])
+       AS x(account_id, batch_id, dispatch_id, level, message, occurred_at)`,
+    [
+      entries.map((e) => e.accountId),
+      entries.map((e) => e.batchId ?? null),
+      entries.map((e) => e.dispatchId ?? null),
+      entries.map((e) => e.level),
+      entries.map((e) => e.message),
+      entries.map((e) => e.occurredAt ?? null),
+    ],
+  );
+}

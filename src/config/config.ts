@@ -69,6 +69,12 @@ const schema = z.object({
   HERALD_BOUNCE_SMTP_HOST: z.string().min(1).default('127.0.0.1'),
 });
 
+/** The names of every environment variable Herald reads. */
+export const settingNames: readonly string[] = Object.keys(schema.shape);
+
+/** Each variable's value when the environment leaves it unset (undefined: no default). */
+export const settingDefaults: Readonly<Record<string, unknown>> = schema.parse({});
+
 export type Config = Readonly<{
   databaseUrl: string | undefined;
   dataDir: string;

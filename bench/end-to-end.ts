@@ -4,7 +4,7 @@ import nodemailer from 'nodemailer';
 import { defaultTemplates } from '../src/pipeline/dispatch/default-templates.js';
 import { surveyLink, unsubscribeLink } from '../src/pipeline/feedback/links.js';
 import { renderVariant } from '../src/templates/template-engine.js';
-import { smtpTransportOptions } from '../src/vendors/smtp/smtp-vendor.js';
+import { smtpTransportOptions } from '../src/vendors/smtp/smtp-transport.js';
 import type { BenchContext } from './context.js';
 import { withBenchHerald } from './bench-herald.js';
 import { dispatchBody, postDispatchRequest } from './seed.js';

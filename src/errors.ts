@@ -27,3 +27,8 @@ export class AppError extends Error {
 }
 
 export const notFound = (what: string, id: string) => new AppError('NOT_FOUND', `${what} ${id} was not found.`);
+
+/** A 400 about one field of the caller's input, in the shape schema validation errors have. */
+export function invalidField(field: string, problem: string): AppError {
+  return new AppError('VALIDATION_FAILED', `The request is invalid: ${field} ${problem}.`, [{ field, problem }]);
+}

@@ -5,10 +5,10 @@ import { authenticate } from '../accounts/authentication.js';
 import { createDeliveryPolicy } from '../platforms/standalone/delivery-policies.js';
 import { createDispatch } from '../platforms/standalone/dispatches.js';
 import { createQuestion, createQuestionnaire } from '../platforms/standalone/questionnaires.js';
-import { createVendor, updateVendor } from '../platforms/standalone/vendors.js';
 import type { Vault } from '../privacy/vault.js';
 import type { Database } from '../storage/database.js';
 import { accounts, deliveryPolicies, dispatches, questionnaires, questions, vendors } from '../storage/schema.js';
+import { createVendor, updateVendor } from '../vendor-config/vendor-store.js';
 
 export const DEMO_SLUG = 'demo';
 

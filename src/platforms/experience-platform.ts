@@ -58,4 +58,9 @@ export interface ExperiencePlatform {
   dispatch(accountId: string, dispatchId: string): Promise<DispatchDefinition | null>;
   /** Survey tokens for the records, in the same order. Throws when the platform refuses or fails. */
   createTokens(accountId: string, dispatchId: string, records: readonly TokenRequest[]): Promise<string[]>;
+  /**
+   * Which of the hashed identifiers (email, mobile, UUID; hashed as `settings()` says) are on the
+   * account's unsubscribe list: one call for a whole request, whatever its size.
+   */
+  unsubscribed(accountId: string, identifierHashes: readonly string[]): Promise<Set<string>>;
 }

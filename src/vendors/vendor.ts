@@ -47,9 +47,6 @@ export interface BulkSendVendor {
 
 export type Vendor = SingleSendVendor | BulkSendVendor;
 
-/** Builds a vendor from its stored settings and opened secrets (validated when they were saved). */
-export type VendorFactory = (settings: Record<string, unknown>, secrets: Record<string, unknown>) => Vendor;
-
 /** A delivery status a vendor reports in a callback. */
 export type ReportedStatus = 'sent' | 'delivered' | 'read' | 'bounced' | 'failed';
 

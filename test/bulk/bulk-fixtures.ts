@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { expect } from 'vitest';
-import { createVendor } from '../../src/platforms/standalone/vendors.js';
+import { createVendor } from '../../src/vendor-config/vendor-store.js';
 import type { Database } from '../../src/storage/database.js';
 import { dispatches } from '../../src/storage/schema.js';
 import type { TestHerald } from '../support/herald.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CallbackRequest } from '../../src/vendors/vendor.js';
-import { vendorCallbackHandlers } from '../../src/vendors/vendor-callbacks.js';
+import { sparkPostCallbacks } from '../../src/vendors/sparkpost/sparkpost-callbacks.js';
 
-const handler = vendorCallbackHandlers.get('sparkpost')!;
+const handler = sparkPostCallbacks;
 
 const request = (headers: Record<string, string | undefined>, body: unknown = []): CallbackRequest => ({
   url: 'https://herald.test/callbacks/sparkpost',

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { OutgoingMessage, SendOutcome } from '../../src/vendors/vendor.js';
-import { vendorFactories } from '../../src/vendors/vendor-factories.js';
-import { checkAgainst, vendorKinds } from '../../src/vendors/vendor-kinds.js';
-import { SparkPostVendor, type SparkPostSettings } from '../../src/vendors/sparkpost/sparkpost-vendor.js';
+import { findVendorAdapter } from '../../src/vendors/vendor-registry.js';
+import { sparkPostSettings, type SparkPostSettings } from '../../src/vendors/sparkpost/sparkpost-settings.js';
+import { SparkPostVendor } from '../../src/vendors/sparkpost/sparkpost-vendor.js';
+import { checkAgainst } from '../../src/vendors/support/settings-check.js';
 import { closedPort } from '../support/delivery.js';
 import { startFakeSparkPost, type FakeSparkPost } from './sparkpost-fake.js';
 
@@ -21,12 +22,12 @@ const message = (n: number, overrides: Partial<OutgoingMessage> = {}): OutgoingM
 
 function settingsFor(fake: FakeSparkPost, extra: Record<string, unknown> = {}): SparkPostSettings {
   const checked = checkAgainst(
-    vendorKinds.get('sparkpost')!.settings,
+    sparkPostSettings,
     { baseUrl: fake.baseUrl, fromAddress: 'surveys@herald.test', ...extra },
     'settings',
   );
   if (!checked.ok) throw new Error(JSON.stringify(checked.problems));
-  return checked.value as unknown as SparkPostSettings;
+  return checked.value;
 }
 
 const refusalOf = (outcome: SendOutcome | undefined) => {
@@ -51,24 +52,28 @@ describe('the SparkPost vendor against a loopback Transmissions API', () => {
   });
 
   it('is registered as a bulk email vendor, with its settings and secrets validated', () => {
-    const kind = vendorKinds.get('sparkpost')!;
-    expect(kind).toMatchObject({ channel: 'email', delivery: 'bulk' });
-    const built = vendorFactories.get('sparkpost')!(settingsFor(fake) as unknown as Record<string, unknown>, {
-      apiKey: 'k',
-    });
+    const adapter = findVendorAdapter('sparkpost')!;
+    expect(adapter).toMatchObject({ channel: 'email', delivery: 'bulk' });
+    const built = adapter.create(settingsFor(fake), { apiKey: 'k' });
     expect(built.delivery).toBe('bulk');
-    expect(checkAgainst(kind.secrets, {}, 'secrets')).toMatchObject({
+    expect(adapter.checkSecrets({})).toMatchObject({
       ok: false,
       problems: [{ field: 'secrets.apiKey' }],
     });
-    expect(checkAgainst(kind.settings, { fromAddress: 'not an address' }, 'settings')).toMatchObject({ ok: false });
-    expect(checkAgainst(kind.settings, { fromAddress: 'a@b.test', baseUrl: 'ftp://x' }, 'settings')).toMatchObject({
-      ok: false,
-    });
-    const defaults = checkAgainst(kind.settings, { fromAddress: 'a@b.test' }, 'settings');
+    expect(adapter.checkSettings({ fromAddress: 'not an address' })).toMatchObject({ ok: false });
+    expect(adapter.checkSettings({ fromAddress: 'a@b.test', baseUrl: 'ftp://x' })).toMatchObject({ ok: false });
+    const defaults = adapter.checkSettings({ fromAddress: 'a@b.test' });
     expect(defaults).toMatchObject({
       ok: true,
-      value: { baseUrl: 'https://api.sparkpost.com', transactional: false, openTracking: false, clickTracking: false },
+      value: {
+        settings: {
+          baseUrl: 'https://api.sparkpost.com',
+          transactional: false,
+          openTracking: false,
+          clickTracking: false,
+        },
+        channel: 'email',
+      },
     });
   });
 
@@ -259,7 +264,7 @@ describe('the SparkPost vendor against a loopback Transmissions API', () => {
       { apiKey: fake.apiKey },
     );
     const [outcome] = await vendor.sendBatch([message(1)]);
-    expect(refusalOf(outcome)).toMatchObject({ category: 'network', retryable: true, code: null });
+    expect(refusalOf(outcome)).toMatchObject({ category: 'network', retryable: true, code: 'ECONNREFUSED' });
     expect(refusalOf(outcome).detail).toMatch(/ECONNREFUSED/);
   });
 });

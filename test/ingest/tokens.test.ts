@@ -159,6 +159,7 @@ describe.each(databaseKinds())('token creation that keeps failing on %s', (kind)
         calls.push({ dispatchId, records: records.length });
         throw new Error(REASON);
       },
+      unsubscribed: (accountId, hashes) => standalone.unsubscribed(accountId, hashes),
     };
     const services = { database: test.database, platform: failing, queue, config, clock: systemClock };
     queue.work(jobHandlers(services));

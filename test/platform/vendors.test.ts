@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openVendorSecrets } from '../../src/platforms/standalone/vendors.js';
+import { openVendorSecrets } from '../../src/vendor-config/vendor-secrets.js';
 import { vendors } from '../../src/storage/schema.js';
 import { databaseKinds } from '../support/databases.js';
 import { startTestHerald, type TestHerald } from '../support/herald.js';

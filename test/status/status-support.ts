@@ -12,11 +12,9 @@ import type {
   ReportedStatus,
   SingleSendVendor,
   StatusReport,
-  VendorFactory,
 } from '../../src/vendors/vendor.js';
-import { vendorCallbackHandlers } from '../../src/vendors/vendor-callbacks.js';
-import { vendorFactories } from '../../src/vendors/vendor-factories.js';
-import { vendorKinds, type VendorKind } from '../../src/vendors/vendor-kinds.js';
+import { vendorAdapter } from '../../src/vendors/vendor-adapter.js';
+import { registerVendorAdapter } from '../../src/vendors/vendor-registry.js';
 import { api, waitForMessage } from '../support/delivery.js';
 import type { TestHerald } from '../support/herald.js';
 import { apiRequest, type Answer } from '../support/ingest.js';
@@ -42,15 +40,7 @@ export const smsOutbox: SentSms[] = [];
 /** Recipients the test SMS vendor refuses for good (as an unknown number). */
 export const refusedNumbers = new Set<string>();
 
-const testSmsKind: VendorKind = {
-  kind: TEST_SMS_KIND,
-  channel: 'sms',
-  delivery: 'single',
-  settings: Type.Object({ verifyToken: Type.Optional(Type.String()) }, { additionalProperties: false }),
-  secrets: Type.Object({ signingKey: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
-};
-
-const testSmsVendor: VendorFactory = (): SingleSendVendor => ({
+const testSmsVendor = (): SingleSendVendor => ({
   delivery: 'single',
   async send(message) {
     if (refusedNumbers.has(message.to)) {
@@ -109,11 +99,19 @@ const testSmsCallbacks: CallbackHandler = {
   },
 };
 
+const testSmsAdapter = vendorAdapter({
+  kind: TEST_SMS_KIND,
+  channel: 'sms',
+  delivery: 'single',
+  settings: Type.Object({ verifyToken: Type.Optional(Type.String()) }, { additionalProperties: false }),
+  secrets: Type.Object({ signingKey: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+  create: testSmsVendor,
+  callbacks: testSmsCallbacks,
+});
+
 /** Registers the test SMS kind (settings, sender, callbacks) with the Herald running in this process. */
 export function registerTestSmsKind(): void {
-  (vendorKinds as Map<string, VendorKind>).set(TEST_SMS_KIND, testSmsKind);
-  (vendorFactories as Map<string, VendorFactory>).set(TEST_SMS_KIND, testSmsVendor);
-  (vendorCallbackHandlers as Map<string, CallbackHandler>).set(TEST_SMS_KIND, testSmsCallbacks);
+  registerVendorAdapter(testSmsAdapter);
 }
 
 /** Creates a test SMS vendor through the API. */

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { httpVendorCallbacks } from '../../src/vendors/http/http-callbacks.js';
-import { createHttpVendor } from '../../src/vendors/http/http-vendor.js';
+import { httpVendorAdapter } from '../../src/vendors/http/http-adapter.js';
 import type { SingleSendVendor } from '../../src/vendors/vendor.js';
 import { closedPort } from '../support/delivery.js';
 import { outgoing, startFakeVendorServer, type FakeVendorServer } from './fake-vendor-server.js';
@@ -15,7 +15,7 @@ const BODY_TEMPLATE = {
 };
 
 function vendorAt(url: string, extra: Record<string, unknown> = {}, secrets: Record<string, unknown> = {}) {
-  const vendor = createHttpVendor(
+  const vendor = httpVendorAdapter.create(
     {
       channel: 'sms',
       url,

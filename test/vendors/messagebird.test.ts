@@ -2,7 +2,7 @@ import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { messageBirdCallbacks } from '../../src/vendors/messagebird/messagebird-callbacks.js';
 import { verifyMessageBirdJwt } from '../../src/vendors/messagebird/messagebird-signature.js';
-import { createMessageBirdVendor } from '../../src/vendors/messagebird/messagebird-vendor.js';
+import { messageBirdAdapter } from '../../src/vendors/messagebird/messagebird-adapter.js';
 import type { SingleSendVendor } from '../../src/vendors/vendor.js';
 import { closedPort } from '../support/delivery.js';
 import { outgoing, startFakeVendorServer, type FakeVendorServer } from './fake-vendor-server.js';
@@ -38,7 +38,7 @@ function createdMessage(id: string, reference: string) {
 }
 
 function vendorAt(baseUrl: string, extra: Record<string, unknown> = {}): SingleSendVendor {
-  const vendor = createMessageBirdVendor(
+  const vendor = messageBirdAdapter.create(
     { baseUrl, originator: 'Herald', reportUrl: 'https://herald.test/hooks/mb', timeoutMs: 2000, ...extra },
     { accessKey: ACCESS_KEY, signingKey: SIGNING_KEY },
   );

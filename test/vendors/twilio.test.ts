@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { twilioCallbacks } from '../../src/vendors/twilio/twilio-callbacks.js';
 import { twilioSignature } from '../../src/vendors/twilio/twilio-signature.js';
-import { createTwilioVendor } from '../../src/vendors/twilio/twilio-vendor.js';
+import { twilioAdapter } from '../../src/vendors/twilio/twilio-adapter.js';
 import type { SingleSendVendor } from '../../src/vendors/vendor.js';
 import { closedPort } from '../support/delivery.js';
 import { outgoing, startFakeVendorServer, type FakeVendorServer } from './fake-vendor-server.js';
@@ -39,7 +39,7 @@ function createdMessage(sid: string, to: string, body: string) {
 }
 
 function vendorAt(baseUrl: string, extra: Record<string, unknown> = {}): SingleSendVendor {
-  const vendor = createTwilioVendor(
+  const vendor = twilioAdapter.create(
     {
       baseUrl,
       accountSid: ACCOUNT_SID,

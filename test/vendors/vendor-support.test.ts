@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { vendorCallbackHandlers } from '../../src/vendors/vendor-callbacks.js';
-import { vendorFactories } from '../../src/vendors/vendor-factories.js';
-import { vendorKinds } from '../../src/vendors/vendor-kinds.js';
+import { findVendorAdapter } from '../../src/vendors/vendor-registry.js';
 import { categoryOfHttpStatus, retryAfterMs } from '../../src/vendors/support/http-status-refusal.js';
+import { valueAtPath } from '../../src/vendors/support/json-answer.js';
 import { redact } from '../../src/vendors/support/redact.js';
 import { TokenBucket, type BucketClock } from '../../src/vendors/support/token-bucket.js';
-import { compileJsonBodyTemplate, valueAtPath } from '../../src/vendors/http/json-body-template.js';
+import { compileJsonBodyTemplate } from '../../src/vendors/http/json-body-template.js';
 import { outgoing } from './fake-vendor-server.js';
 
 /** A clock that moves only when a waiter sleeps: each sleep is recorded and advances time by its length. */
@@ -126,9 +125,9 @@ describe('the vendor registry', () => {
   ] as const;
 
   it.each(expected)('registers %s (channel %s) with a factory and a callback handler', (kind, channel) => {
-    expect(vendorKinds.get(kind)).toMatchObject({ kind, channel, delivery: 'single' });
-    expect(vendorFactories.get(kind)).toBeTypeOf('function');
-    expect(vendorCallbackHandlers.get(kind)).toMatchObject({
+    const adapter = findVendorAdapter(kind);
+    expect(adapter).toMatchObject({ kind, channel, delivery: 'single', create: expect.any(Function) as unknown });
+    expect(adapter?.callbacks).toMatchObject({
       verify: expect.any(Function) as unknown,
       parse: expect.any(Function) as unknown,
     });
@@ -137,7 +136,7 @@ describe('the vendor registry', () => {
   it.each(expected)(
     'builds a %s vendor from an unusable configuration that refuses every send with what to fix',
     async (kind) => {
-      const vendor = vendorFactories.get(kind)!({ timeoutMs: -1 }, {});
+      const vendor = findVendorAdapter(kind)!.create({ timeoutMs: -1 }, {});
       expect(vendor.delivery).toBe('single');
       const outcome = vendor.delivery === 'single' ? await vendor.send(outgoing()) : undefined;
       expect(outcome).toMatchObject({ ok: false, category: 'auth_or_config', retryable: false });

@@ -4,7 +4,7 @@ import {
   verifySubscription,
   whatsAppCloudCallbacks,
 } from '../../src/vendors/whatsapp-cloud/whatsapp-cloud-callbacks.js';
-import { createWhatsAppCloudVendor } from '../../src/vendors/whatsapp-cloud/whatsapp-cloud-vendor.js';
+import { whatsAppCloudAdapter } from '../../src/vendors/whatsapp-cloud/whatsapp-cloud-adapter.js';
 import type { SingleSendVendor } from '../../src/vendors/vendor.js';
 import { closedPort } from '../support/delivery.js';
 import { outgoing, startFakeVendorServer, type FakeVendorServer } from './fake-vendor-server.js';
@@ -15,7 +15,7 @@ const APP_SECRET = 'a4d7c2b9e1f3a6c8d0e2f4a6b8c0d2e4';
 const WAMID = 'wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDQjZCMzlEQUE4OTJBMDM2QzAA';
 
 function vendorAt(baseUrl: string, extra: Record<string, unknown> = {}): SingleSendVendor {
-  const vendor = createWhatsAppCloudVendor(
+  const vendor = whatsAppCloudAdapter.create(
     {
       baseUrl,
       phoneNumberId: PHONE_NUMBER_ID,

@@ -8,7 +8,7 @@ import {
   receiveVendorCallback,
   type CallbackServices,
 } from '../../pipeline/feedback/vendor-callback.js';
-import { vendorCallbackHandlers } from '../../vendors/vendor-callbacks.js';
+import { findVendorAdapter } from '../../vendors/vendor-registry.js';
 import type { HttpApp, HttpContext } from '../app-context.js';
 import { sendError, toAppError } from '../error-handler.js';
 
@@ -108,7 +108,7 @@ export function vendorCallbackRoutes(app: HttpApp, ctx: HttpContext): void {
           },
         },
         async (request, reply) => {
-          if (!vendorCallbackHandlers.get(request.params.kind)?.handshake) {
+          if (!findVendorAdapter(request.params.kind)?.callbacks?.handshake) {
             return receiveVendorCallback(services, request.params.kind, request.params.vendorId, {
               url: calledUrl(request),
               headers: flatHeaders(request.headers),

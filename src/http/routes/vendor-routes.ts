@@ -1,19 +1,13 @@
 import { Type } from '@sinclair/typebox';
-import {
-  createVendor,
-  deleteVendor,
-  getVendor,
-  listVendors,
-  updateVendor,
-} from '../../platforms/standalone/vendors.js';
 import { channels } from '../../storage/schema.js';
-import { vendorKinds } from '../../vendors/vendor-kinds.js';
+import { createVendor, deleteVendor, getVendor, listVendors, updateVendor } from '../../vendor-config/vendor-store.js';
+import { vendorKindNames } from '../../vendors/vendor-registry.js';
 import type { HttpApp, HttpContext } from '../app-context.js';
 import { principalOf } from '../auth.js';
 import { Deleted, IdParams, Name, StringEnum } from '../platform-schemas.js';
 import { Timestamp } from '../schemas.js';
 
-const knownKinds = [...vendorKinds.keys()].join(', ');
+const knownKinds = vendorKindNames().join(', ');
 
 const VendorSchema = Type.Object({
   id: Type.String(),

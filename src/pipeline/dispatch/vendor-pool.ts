@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
-import { openVendorSecrets } from '../../platforms/standalone/vendors.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { Db } from '../../storage/database.js';
 import { vendors } from '../../storage/schema.js';
+import { openVendorSecrets } from '../../vendor-config/vendor-secrets.js';
 import type { Vendor } from '../../vendors/vendor.js';
-import { vendorFactories } from '../../vendors/vendor-factories.js';
+import { findVendorAdapter } from '../../vendors/vendor-registry.js';
 
 interface Pooled {
   version: string;
@@ -59,12 +59,12 @@ export class VendorPool {
     if (!read)
       return { problem: `The dispatch's vendor ${vendorId} no longer exists: choose another in the dispatch.` };
     const { row, version } = read;
-    const factory = vendorFactories.get(row.kind);
-    if (!factory) return { problem: `Vendor kind "${row.kind}" cannot send messages in this version of Herald.` };
+    const adapter = findVendorAdapter(row.kind);
+    if (!adapter) return { problem: `Vendor kind "${row.kind}" cannot send messages in this version of Herald.` };
     const pooled = this.#pool.get(vendorId);
     if (pooled?.version === version) return { vendor: pooled.vendor, kind: row.kind };
     // Replaced before anything is awaited, so callers sharing a read build one client, not one each.
-    const vendor = factory(row.settings, openVendorSecrets(this.vault, row));
+    const vendor = adapter.create(row.settings, openVendorSecrets(this.vault, row));
     this.#pool.set(vendorId, { version, vendor });
     await pooled?.vendor.close();
     return { vendor, kind: row.kind };

@@ -1,6 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { AppError } from '../../errors.js';
-import { invalidField } from '../../platforms/standalone/problems.js';
+import { AppError, invalidField } from '../../errors.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { Database, Db, SqlExecutor } from '../../storage/database.js';
 import { campaignReporters } from '../../storage/schema.js';

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray } from 'drizzle-orm';
-import { AppError, notFound } from '../../errors.js';
-import { invalidField } from '../../platforms/standalone/problems.js';
+import { AppError, invalidField, notFound } from '../../errors.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { Db } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';

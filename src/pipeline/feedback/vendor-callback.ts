@@ -1,11 +1,11 @@
 import { eq } from 'drizzle-orm';
 import { AppError } from '../../errors.js';
-import { openVendorSecrets } from '../../platforms/standalone/vendors.js';
 import type { Vault } from '../../privacy/vault.js';
 import { isUuid } from '../../storage/ids.js';
 import { vendors } from '../../storage/schema.js';
+import { openVendorSecrets } from '../../vendor-config/vendor-secrets.js';
 import type { CallbackHandler, CallbackRequest } from '../../vendors/vendor.js';
-import { vendorCallbackHandlers } from '../../vendors/vendor-callbacks.js';
+import { findVendorAdapter } from '../../vendors/vendor-registry.js';
 import { applyVendorReports, type FeedbackServices, type FeedbackSummary } from './delivery-status.js';
 
 export interface CallbackServices extends FeedbackServices {
@@ -27,7 +27,7 @@ interface CallbackVendor {
  */
 async function callbackVendor(services: CallbackServices, kind: string, vendorId: string): Promise<CallbackVendor> {
   const missing = () => new AppError('NOT_FOUND', `No ${kind} vendor ${vendorId} takes callbacks here.`);
-  const handler = vendorCallbackHandlers.get(kind);
+  const handler = findVendorAdapter(kind)?.callbacks;
   if (!handler || !isUuid(vendorId)) throw missing();
   const [row] = await services.database.db.select().from(vendors).where(eq(vendors.id, vendorId));
   if (row?.kind !== kind) throw missing();

@@ -146,7 +146,7 @@ async function planDispatch(
   const dispatchId = rules.dispatch.id;
   const checked = records.map((record) => checkRecord(rules, record));
   const candidates = checked.filter((r) => r.rejection === null);
-  const unsubscribed = await plugins.unsubscriber.unsubscribed(services.database.db, write.accountId, [
+  const unsubscribed = await plugins.unsubscriber.unsubscribed(services.platform, write.accountId, [
     ...new Set(candidates.flatMap((r) => r.identifiers)),
   ]);
 

@@ -1,14 +1,17 @@
-import { isUnsubscribed } from '../../platforms/standalone/unsubscribes.js';
-import type { Db } from '../../storage/database.js';
+import type { ExperiencePlatform } from '../../platforms/experience-platform.js';
 
 /** Finds which of a request's identifiers (hashed email, mobile, UUID) must not be invited. */
 export interface Unsubscriber {
-  unsubscribed(db: Db, accountId: string, identifierHashes: readonly string[]): Promise<Set<string>>;
+  unsubscribed(
+    platform: ExperiencePlatform,
+    accountId: string,
+    identifierHashes: readonly string[],
+  ): Promise<Set<string>>;
 }
 
-/** Herald's own unsubscribe list (the default). */
+/** The platform's own unsubscribe list (the default): Herald's in standalone mode. */
 export const heraldUnsubscriber: Unsubscriber = {
-  unsubscribed: (db, accountId, hashes) => isUnsubscribed(db, accountId, [...hashes]),
+  unsubscribed: (platform, accountId, hashes) => platform.unsubscribed(accountId, hashes),
 };
 
 const unsubscribers = new Map<string, Unsubscriber>([

@@ -1,9 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { isSupportedCountry } from 'libphonenumber-js/max';
-import { notFound } from '../../errors.js';
+import { invalidField, notFound } from '../../errors.js';
 import type { Db } from '../../storage/database.js';
 import { accounts, type HashAlgorithm } from '../../storage/schema.js';
-import { invalidField } from './problems.js';
 
 export interface AccountSettings {
   /** How PII is hashed for this account (sha512 unless chosen otherwise). */

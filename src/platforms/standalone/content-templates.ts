@@ -1,6 +1,7 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { notFound } from '../../errors.js';
+import { invalidField, notFound } from '../../errors.js';
 import type { Database, Db } from '../../storage/database.js';
+import { assertNoDispatchUses } from '../../storage/dispatch-references.js';
 import { isUuid } from '../../storage/ids.js';
 import { contentTemplates, dispatches, type Channel, type TemplateVariant } from '../../storage/schema.js';
 import {
@@ -11,7 +12,6 @@ import {
   type RenderedVariant,
   type SampleInput,
 } from '../../templates/template-engine.js';
-import { assertNoDispatchUses, invalidField } from './problems.js';
 
 export type ContentTemplate = Omit<typeof contentTemplates.$inferSelect, 'accountId'>;
 

@@ -1,6 +1,7 @@
 import { and, asc, eq } from 'drizzle-orm';
-import { notFound } from '../../errors.js';
+import { invalidField, notFound } from '../../errors.js';
 import type { Database, Db } from '../../storage/database.js';
+import { assertNoDispatchUses } from '../../storage/dispatch-references.js';
 import { isUuid } from '../../storage/ids.js';
 import { isValidTimeZone } from '../../pipeline/scheduling/send-window.js';
 import {
@@ -11,7 +12,6 @@ import {
   type FatigueRule,
   type SendWindow,
 } from '../../storage/schema.js';
-import { assertNoDispatchUses, invalidField } from './problems.js';
 
 export type DeliveryPolicy = Omit<typeof deliveryPolicies.$inferSelect, 'accountId'>;
 

@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
-import { AppError, notFound } from '../../errors.js';
+import { AppError, invalidField, notFound } from '../../errors.js';
 import type { Database, Db } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';
 import {
@@ -13,7 +13,6 @@ import {
   vendors,
   type Channel,
 } from '../../storage/schema.js';
-import { invalidField } from './problems.js';
 
 export type Dispatch = Omit<typeof dispatches.$inferSelect, 'accountId'>;
 export type ChannelVendors = Partial<Record<Channel, string>>;

@@ -1,9 +1,9 @@
 import { and, asc, eq, max, sql } from 'drizzle-orm';
 import { notFound } from '../../errors.js';
 import type { Database, Db } from '../../storage/database.js';
+import { assertNoDispatchUses } from '../../storage/dispatch-references.js';
 import { isUuid } from '../../storage/ids.js';
 import { dispatches, questionnaires, questions } from '../../storage/schema.js';
-import { assertNoDispatchUses } from './problems.js';
 
 export type Questionnaire = Omit<typeof questionnaires.$inferSelect, 'accountId'>;
 export type Question = Omit<typeof questions.$inferSelect, 'accountId'>;

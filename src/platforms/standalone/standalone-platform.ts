@@ -4,6 +4,7 @@ import type { Db } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';
 import { accounts, deliveryPolicies, dispatches, questionnaires, questions } from '../../storage/schema.js';
 import type { DispatchDefinition, ExperiencePlatform, PlatformSettings, TokenRequest } from '../experience-platform.js';
+import { isUnsubscribed } from './unsubscribes.js';
 
 /** 144 random bits, URL-safe: unguessable, and unique in practice (the column is unique too). */
 export function newSurveyToken(): string {
@@ -74,5 +75,9 @@ export class StandalonePlatform implements ExperiencePlatform {
 
   async createTokens(_accountId: string, _dispatchId: string, records: readonly TokenRequest[]): Promise<string[]> {
     return records.map(() => newSurveyToken());
+  }
+
+  async unsubscribed(accountId: string, identifierHashes: readonly string[]): Promise<Set<string>> {
+    return isUnsubscribed(this.db, accountId, identifierHashes);
   }
 }

@@ -1,11 +1,10 @@
 import { and, count, desc, eq, sql } from 'drizzle-orm';
 import { getAccount } from '../../accounts/accounts.js';
-import { notFound } from '../../errors.js';
+import { invalidField, notFound } from '../../errors.js';
 import { normalizeEmail, normalizeMobile, type Normalized } from '../../pipeline/ingest/contact-values.js';
 import { hashPii } from '../../privacy/pii-hash.js';
 import type { Db } from '../../storage/database.js';
 import { unsubscribes } from '../../storage/schema.js';
-import { invalidField } from './problems.js';
 
 export type IdentifierKind = 'email' | 'mobile' | 'uuid';
 
@@ -84,7 +83,7 @@ export async function deleteUnsubscribe(db: Db, accountId: string, identifierHas
 }
 
 /** Which of `hashes` are on the account's unsubscribe list, in one query whatever their number. */
-export async function isUnsubscribed(db: Db, accountId: string, hashes: string[]): Promise<Set<string>> {
+export async function isUnsubscribed(db: Db, accountId: string, hashes: readonly string[]): Promise<Set<string>> {
   if (hashes.length === 0) return new Set();
   // One parameter rather than one per hash: a request may carry tens of thousands. Lines of text
   // rather than an array: the drivers escape an array literal value by value in JavaScript, which

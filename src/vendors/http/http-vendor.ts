@@ -1,10 +1,10 @@
-import { configuredVendor } from '../support/configured-vendor.js';
+import { idInAnswer } from '../support/json-answer.js';
 import { messageContext } from '../support/plain-template.js';
-import { isAnswer, VendorHttpClient } from '../support/vendor-http-client.js';
-import type { OutgoingMessage, SendOutcome, SingleSendVendor, VendorFactory } from '../vendor.js';
+import { VendorHttpClient, type AnswerReader } from '../support/vendor-http-client.js';
+import type { OutgoingMessage, SendOutcome, SingleSendVendor } from '../vendor.js';
 import { translateHttpVendorAnswer } from './http-errors.js';
-import { httpVendorKind, type HttpVendorSecrets, type HttpVendorSettings } from './http-kind.js';
-import { compileJsonBodyTemplate, valueAtPath } from './json-body-template.js';
+import type { HttpVendorSecrets, HttpVendorSettings } from './http-settings.js';
+import { compileJsonBodyTemplate } from './json-body-template.js';
 
 /**
  * One message a request to any HTTP endpoint: the body template rendered over the message, the
@@ -17,6 +17,7 @@ export class HttpVendor implements SingleSendVendor {
   readonly #http: VendorHttpClient;
   readonly #body: (context: object) => unknown;
   readonly #headers: Record<string, string>;
+  readonly #answers: AnswerReader;
 
   constructor(
     private readonly settings: HttpVendorSettings,
@@ -27,38 +28,24 @@ export class HttpVendor implements SingleSendVendor {
     const merged = { ...settings.headers, ...secrets.headers };
     const hasContentType = Object.keys(merged).some((name) => name.toLowerCase() === 'content-type');
     this.#headers = { ...(!hasContentType && { 'content-type': 'application/json' }), ...merged };
+    const idPath = settings.messageIdPath;
+    this.#answers = {
+      vendor: 'The endpoint',
+      refusalOf: translateHttpVendorAnswer,
+      acceptedId: (answer) => (idPath ? idInAnswer(answer.text, idPath) : undefined),
+    };
   }
 
   async send(message: OutgoingMessage): Promise<SendOutcome> {
-    const result = await this.#http.request(this.settings.url, {
+    const request = {
       method: this.settings.method,
       headers: this.#headers,
       body: JSON.stringify(this.#body(messageContext(message))),
-    });
-    if (!isAnswer(result)) return result;
-    if (result.status < 200 || result.status >= 300) return translateHttpVendorAnswer(result);
-    return { ok: true, vendorMessageId: this.#idIn(result.text) ?? message.id };
+    };
+    return this.#http.send(this.settings.url, request, this.#answers, message.id);
   }
 
   async close(): Promise<void> {
     this.#http.close();
   }
-
-  #idIn(text: string): string | undefined {
-    if (!this.settings.messageIdPath) return undefined;
-    try {
-      const id = valueAtPath(JSON.parse(text), this.settings.messageIdPath);
-      return (typeof id === 'string' && id) || (typeof id === 'number' && String(id)) || undefined;
-    } catch {
-      return undefined;
-    }
-  }
 }
-
-export const createHttpVendor: VendorFactory = (settings, secrets) =>
-  configuredVendor<HttpVendorSettings, HttpVendorSecrets>(
-    httpVendorKind,
-    settings,
-    secrets,
-    (s, t) => new HttpVendor(s, t),
-  );

@@ -34,22 +34,3 @@ function compileValue(value: unknown, at: string): (context: object) => unknown 
   }
   return () => value;
 }
-
-/**
- * The value at a path like `data.id`, `$.messages[0].id` or `messages.0.id` in a parsed JSON answer.
- *
- * @example
- * valueAtPath({ messages: [{ id: 'm1' }] }, 'messages[0].id') // 'm1'
- */
-export function valueAtPath(document: unknown, path: string): unknown {
-  const steps = path
-    .replace(/^\$/, '')
-    .split(/[.[\]]+/)
-    .filter(Boolean);
-  let current = document;
-  for (const step of steps) {
-    if (typeof current !== 'object' || current === null) return undefined;
-    current = (current as Record<string, unknown>)[step];
-  }
-  return current;
-}

@@ -1,15 +1,15 @@
-import { configuredVendor } from '../support/configured-vendor.js';
+import { idInAnswer } from '../support/json-answer.js';
 import { trimmedBase } from '../support/transport-settings.js';
-import { isAnswer, VendorHttpClient } from '../support/vendor-http-client.js';
-import {
-  refusal,
-  type OutgoingMessage,
-  type SendOutcome,
-  type SingleSendVendor,
-  type VendorFactory,
-} from '../vendor.js';
-import { messageBirdKind, type MessageBirdSecrets, type MessageBirdSettings } from './messagebird-kind.js';
+import { VendorHttpClient, type AnswerReader } from '../support/vendor-http-client.js';
+import type { OutgoingMessage, SendOutcome, SingleSendVendor } from '../vendor.js';
 import { translateMessageBirdError } from './messagebird-errors.js';
+import type { MessageBirdSecrets, MessageBirdSettings } from './messagebird-settings.js';
+
+const messageBirdAnswers: AnswerReader = {
+  vendor: 'MessageBird',
+  refusalOf: translateMessageBirdError,
+  acceptedId: (answer) => idInAnswer(answer.text, 'id'),
+};
 
 /**
  * SMS through MessageBird: `POST {baseUrl}/messages` with `Authorization: AccessKey …` and
@@ -30,7 +30,7 @@ export class MessageBirdVendor implements SingleSendVendor {
   }
 
   async send(message: OutgoingMessage): Promise<SendOutcome> {
-    const result = await this.#http.request(this.#url, {
+    const request = {
       method: 'POST',
       headers: {
         authorization: `AccessKey ${this.secrets.accessKey}`,
@@ -45,33 +45,11 @@ export class MessageBirdVendor implements SingleSendVendor {
         reference: message.id,
         ...(this.settings.reportUrl && { reportUrl: this.settings.reportUrl }),
       }),
-    });
-    if (!isAnswer(result)) return result;
-    if (result.status < 200 || result.status >= 300) return translateMessageBirdError(result);
-    const id = idOf(result.text);
-    return id
-      ? { ok: true, vendorMessageId: id }
-      : refusal('unknown', String(result.status), 'MessageBird accepted the message but answered without its id.');
+    };
+    return this.#http.send(this.#url, request, messageBirdAnswers);
   }
 
   async close(): Promise<void> {
     this.#http.close();
   }
 }
-
-function idOf(text: string): string | undefined {
-  try {
-    const id = (JSON.parse(text) as { id?: unknown }).id;
-    return typeof id === 'string' && id ? id : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export const createMessageBirdVendor: VendorFactory = (settings, secrets) =>
-  configuredVendor<MessageBirdSettings, MessageBirdSecrets>(
-    messageBirdKind,
-    settings,
-    secrets,
-    (s, t) => new MessageBirdVendor(s, t),
-  );

@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import type { SendMailOptions } from 'nodemailer';
 import { refusal, type SendOutcome } from '../vendor.js';
 import type { FromSenderThread, MailToSend, ToSenderThread } from './smtp-thread.js';
-import type { SmtpSecrets, SmtpSettings } from './smtp-transport.js';
+import type { SmtpSecrets, SmtpSettings } from './smtp-settings.js';
 
 interface Thread {
   worker: Worker;

@@ -8,7 +8,8 @@ import { parentPort } from 'node:worker_threads';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type { SendOutcome } from '../vendor.js';
 import { translateSmtpError } from './smtp-errors.js';
-import { smtpTransportOptions, type SmtpSecrets, type SmtpSettings } from './smtp-transport.js';
+import type { SmtpSecrets, SmtpSettings } from './smtp-settings.js';
+import { smtpTransportOptions } from './smtp-transport.js';
 
 export interface MailToSend {
   requestId: number;

@@ -1,21 +1,6 @@
 import net from 'node:net';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
-
-/** The settings an `smtp` vendor is saved with (validated by vendor-kinds.ts). */
-export interface SmtpSettings {
-  host: string;
-  port: number;
-  security: 'tls' | 'starttls' | 'none';
-  fromAddress: string;
-  fromName?: string;
-  rateLimitPerSecond?: number;
-  rejectUnauthorized: boolean;
-}
-
-export interface SmtpSecrets {
-  username?: string;
-  password?: string;
-}
+import type { SmtpSecrets, SmtpSettings } from './smtp-settings.js';
 
 /**
  * Opens the TCP connection for nodemailer's pool with Nagle's algorithm off. nodemailer writes a

@@ -1,8 +1,6 @@
 import type { OutgoingMessage, SendOutcome, SingleSendVendor } from '../vendor.js';
 import { closeTransport, openTransport, sendMail } from './smtp-sender-thread.js';
-import type { SmtpSecrets, SmtpSettings } from './smtp-transport.js';
-
-export { smtpTransportOptions, type SmtpSecrets, type SmtpSettings } from './smtp-transport.js';
+import type { SmtpSecrets, SmtpSettings } from './smtp-settings.js';
 
 /**
  * Email through an SMTP server, on a pool of connections. `tls` connects over TLS; `starttls`

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ErrorCategory } from '../error-categories.js';
-import type { CallbackHandler, CallbackRequest, ReportedStatus, StatusReport } from '../vendor.js';
+import { headerOf } from '../support/callback-parts.js';
+import type { CallbackHandler, ReportedStatus, StatusReport } from '../vendor.js';
 import { MESSAGE_ID_METADATA, vendorMessageIdOf } from './sparkpost-vendor.js';
 
 /** The header that carries `secrets.webhookToken` unless the vendor names another (`settings.webhookTokenHeader`). */
@@ -10,12 +11,6 @@ export const DEFAULT_WEBHOOK_TOKEN_HEADER = 'x-herald-webhook-token';
 function sameSecret(given: string, expected: string): boolean {
   const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
   return timingSafeEqual(digest(given), digest(expected));
-}
-
-function headerOf(request: CallbackRequest, name: string): string | undefined {
-  const wanted = name.toLowerCase();
-  for (const [key, value] of Object.entries(request.headers)) if (key.toLowerCase() === wanted) return value;
-  return undefined;
 }
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);

@@ -1,10 +1,10 @@
 import type { ErrorCategory } from '../error-categories.js';
-import { refusal, type SendOutcome } from '../vendor.js';
-
-type Refusal = Extract<SendOutcome, { ok: false }>;
+import { categoryOfHttpStatus, withRetryAfter, type Refusal } from '../support/http-status-refusal.js';
+import type { VendorAnswer } from '../support/vendor-http-client.js';
+import { refusal } from '../vendor.js';
 
 /** One entry of SparkPost's `{"errors": [...]}` answer. */
-export interface SparkPostError {
+interface SparkPostError {
   message?: string;
   code?: string;
   description?: string;
@@ -38,14 +38,6 @@ const categoryOfCode: Readonly<Record<string, ErrorCategory>> = {
   '7001': 'auth_or_config', // invalid sending or tracking domain
 };
 
-function categoryOfStatus(status: number): ErrorCategory {
-  if (status === 429 || status === 420) return 'rate_limited';
-  if (status >= 500) return 'vendor_unavailable';
-  if (status === 401 || status === 403 || status === 404 || status === 405) return 'auth_or_config';
-  if (status === 413) return 'content_rejected';
-  return 'unknown';
-}
-
 function categoryOf(status: number, code: string | undefined): ErrorCategory {
   if (code !== undefined) {
     const known = categoryOfCode[code];
@@ -53,16 +45,8 @@ function categoryOf(status: number, code: string | undefined): ErrorCategory {
     // 3000–3999: template language and MIME errors.
     if (/^3\d{3}$/.test(code)) return 'content_rejected';
   }
-  return categoryOfStatus(status);
-}
-
-/** Retry-After as seconds or an HTTP date, in milliseconds; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
-  if (!header) return undefined;
-  const trimmed = header.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  // 420: SparkPost's own "slow down", besides 429.
+  return status === 420 ? 'rate_limited' : categoryOfHttpStatus(status);
 }
 
 const describeErrors = (errors: readonly SparkPostError[]): string =>
@@ -72,32 +56,35 @@ const describeErrors = (errors: readonly SparkPostError[]): string =>
     .filter(Boolean)
     .join('; ');
 
+/** The `errors` of an answer's JSON body; none when it has none or is not JSON. */
+function errorsIn(text: string): SparkPostError[] {
+  try {
+    const errors = (JSON.parse(text) as { errors?: unknown } | null)?.errors;
+    return Array.isArray(errors) ? (errors as SparkPostError[]) : [];
+  } catch {
+    return [];
+  }
+}
+
 /**
  * What a refused transmission means. SparkPost refuses a transmission as a whole: nothing was sent
  * to any of its recipients, so the same refusal holds for each of them.
  *
- * @example translateSparkPostError(429, [{ message: 'Too many requests' }], '2')
+ * @example translateSparkPostAnswer({ status: 429, headers: new Headers({ 'retry-after': '2' }),
+ *   text: '{"errors":[{"message":"Too many requests"}]}' })
  * // { ok: false, category: 'rate_limited', retryable: true, code: '429', detail: 'Too many requests', retryAfterMs: 2000 }
  */
-export function translateSparkPostError(
-  status: number,
-  errors: readonly SparkPostError[],
-  retryAfter: string | null,
-): Refusal {
+export function translateSparkPostAnswer(answer: VendorAnswer): Refusal {
+  const { status } = answer;
+  if (status >= 300 && status < 400)
+    return refusal(
+      'auth_or_config',
+      String(status),
+      'The SparkPost base URL redirects elsewhere: set the API endpoint itself',
+    );
+  const errors = errorsIn(answer.text);
   const first = errors[0];
   const code = first?.code !== undefined && first.code !== '' ? String(first.code) : undefined;
-  const category = categoryOf(status, code);
   const detail = describeErrors(errors) || `HTTP ${status}`;
-  const result = refusal(category, code ?? String(status), detail);
-  const wait = retryAfterMs(retryAfter);
-  return wait === undefined ? result : { ...result, retryAfterMs: wait };
-}
-
-/** A transmission that got no answer: it may be retried (SparkPost did not say it was accepted). */
-export function networkRefusal(error: unknown, timeoutMs: number): Refusal {
-  if (error instanceof Error && error.name === 'TimeoutError')
-    return refusal('network', null, `SparkPost did not answer within ${timeoutMs} ms`);
-  const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
-  const said = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
-  return refusal('network', null, `Could not reach SparkPost: ${said}`);
+  return withRetryAfter(refusal(categoryOf(status, code), code ?? String(status), detail), answer.headers);
 }

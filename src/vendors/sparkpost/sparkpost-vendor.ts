@@ -1,23 +1,10 @@
-import type { BulkSendVendor, OutgoingMessage, SendOutcome } from '../vendor.js';
-import { refusal } from '../vendor.js';
-import { networkRefusal, translateSparkPostError, type SparkPostError } from './sparkpost-errors.js';
-
-/** The settings a `sparkpost` vendor is saved with (validated by vendor-kinds.ts). */
-export interface SparkPostSettings {
-  /** `https://api.sparkpost.com`, `https://api.eu.sparkpost.com` or an enterprise endpoint, without `/api/v1`. */
-  baseUrl: string;
-  fromAddress: string;
-  fromName?: string;
-  campaignId?: string;
-  transactional: boolean;
-  openTracking: boolean;
-  clickTracking: boolean;
-  requestTimeoutMs: number;
-}
-
-export interface SparkPostSecrets {
-  apiKey: string;
-}
+import type { Refusal } from '../support/http-status-refusal.js';
+import { idInAnswer } from '../support/json-answer.js';
+import { trimmedBase } from '../support/transport-settings.js';
+import { VendorHttpClient, type AnswerReader, type VendorAnswer } from '../support/vendor-http-client.js';
+import { refusal, type BulkSendVendor, type OutgoingMessage, type SendOutcome } from '../vendor.js';
+import { translateSparkPostAnswer } from './sparkpost-errors.js';
+import type { SparkPostSecrets, SparkPostSettings } from './sparkpost-settings.js';
 
 /** The recipient metadata key that carries Herald's message id into every SparkPost event. */
 export const MESSAGE_ID_METADATA = 'herald_message_id';
@@ -38,12 +25,32 @@ interface TransmissionRecipient {
   metadata: Record<string, string>;
 }
 
-/** What a successful transmission answers. */
+/** What a successful transmission answers: `{"results": {"id", "total_accepted_recipients", …}}`. */
 interface TransmissionResults {
   total_rejected_recipients?: number;
   total_accepted_recipients?: number;
-  id?: string | number;
 }
+
+/** A transmission SparkPost took but in which it rejected every recipient: nobody's message went. */
+function everyoneRejected(answer: VendorAnswer): Refusal | undefined {
+  let results: TransmissionResults | undefined;
+  try {
+    results = (JSON.parse(answer.text) as { results?: TransmissionResults } | null)?.results;
+  } catch {
+    return undefined;
+  }
+  if ((results?.total_accepted_recipients ?? 0) > 0 || (results?.total_rejected_recipients ?? 0) === 0)
+    return undefined;
+  return refusal('blocked_or_spam', '1902', 'SparkPost rejected every recipient of the transmission', false);
+}
+
+/** The transmission's id is every recipient's vendor message id, with Herald's message id after it. */
+const transmissionAnswers: AnswerReader = {
+  vendor: 'SparkPost',
+  refusalOf: translateSparkPostAnswer,
+  acceptedId: (answer) => idInAnswer(answer.text, 'results.id'),
+  refusalInAcceptance: everyoneRejected,
+};
 
 // Substitution keys: SparkPost allows letters, digits and underscores; `herald_` keeps clear of its keywords.
 const SUBJECT = 'herald_subject';
@@ -82,13 +89,15 @@ function shapeOf(message: OutgoingMessage): string {
  */
 export class SparkPostVendor implements BulkSendVendor {
   readonly delivery = 'bulk';
+  readonly #http: VendorHttpClient;
   readonly #endpoint: string;
 
   constructor(
     private readonly settings: SparkPostSettings,
     private readonly secrets: SparkPostSecrets,
   ) {
-    this.#endpoint = `${settings.baseUrl.replace(/\/+$/, '')}/api/v1/transmissions`;
+    this.#http = new VendorHttpClient({ timeoutMs: settings.requestTimeoutMs });
+    this.#endpoint = `${trimmedBase(settings.baseUrl)}/api/v1/transmissions`;
   }
 
   async sendBatch(messages: readonly OutgoingMessage[]): Promise<SendOutcome[]> {
@@ -141,64 +150,22 @@ export class SparkPostVendor implements BulkSendVendor {
   }
 
   async #transmit(messages: readonly OutgoingMessage[]): Promise<SendOutcome[]> {
-    const everyone = (outcome: SendOutcome) => messages.map(() => outcome);
-    let response: Response;
-    let body: unknown;
-    try {
-      response = await fetch(this.#endpoint, {
-        method: 'POST',
-        headers: {
-          authorization: this.secrets.apiKey,
-          'content-type': 'application/json',
-          accept: 'application/json',
-          'user-agent': 'Herald',
-        },
-        body: JSON.stringify(this.transmissionOf(messages)),
-        // The API key must not follow a redirect to wherever it points.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.settings.requestTimeoutMs),
-      });
-      body = await response.json().catch(() => undefined);
-    } catch (error) {
-      return everyone(networkRefusal(error, this.settings.requestTimeoutMs));
-    }
-
-    if (response.status >= 200 && response.status < 300) {
-      const results = (body as { results?: TransmissionResults } | undefined)?.results;
-      const id = results?.id;
-      if (id === undefined || id === null || String(id) === '') {
-        // It was probably accepted: sending again could deliver twice, so it is not retried.
-        return everyone(
-          refusal('unknown', String(response.status), 'SparkPost accepted the transmission without an id', false),
-        );
-      }
-      if ((results?.total_accepted_recipients ?? 0) === 0 && (results?.total_rejected_recipients ?? 0) > 0) {
-        return everyone(
-          refusal('blocked_or_spam', '1902', 'SparkPost rejected every recipient of the transmission', false),
-        );
-      }
-      return messages.map((m) => ({ ok: true, vendorMessageId: vendorMessageIdOf(String(id), m.id) }));
-    }
-    if (response.status >= 300 && response.status < 400) {
-      return everyone(
-        refusal(
-          'auth_or_config',
-          String(response.status),
-          'The SparkPost base URL redirects elsewhere: set the API endpoint itself',
-        ),
-      );
-    }
-    const errors = (body as { errors?: unknown } | undefined)?.errors;
-    return everyone(
-      translateSparkPostError(
-        response.status,
-        Array.isArray(errors) ? (errors as SparkPostError[]) : [],
-        response.headers.get('retry-after'),
-      ),
-    );
+    const request = {
+      method: 'POST',
+      headers: {
+        authorization: this.secrets.apiKey,
+        'content-type': 'application/json',
+        accept: 'application/json',
+        'user-agent': 'Herald',
+      },
+      body: JSON.stringify(this.transmissionOf(messages)),
+    };
+    const outcome = await this.#http.send(this.#endpoint, request, transmissionAnswers);
+    if (!outcome.ok) return messages.map(() => outcome);
+    return messages.map((m) => ({ ok: true, vendorMessageId: vendorMessageIdOf(outcome.vendorMessageId, m.id) }));
   }
 
   async close(): Promise<void> {
-    // fetch keeps no connection pool of the vendor's own.
+    this.#http.close();
   }
 }

@@ -1,4 +1,4 @@
-import { refusal } from '../vendor.js';
+import { refusal, type SendOutcome } from '../vendor.js';
 import type { Refusal } from './http-status-refusal.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -14,6 +14,18 @@ export interface VendorHttpOptions {
   readonly timeoutMs: number;
   /** At most this many requests a second from this client; unlimited when absent. */
   readonly rateLimitPerSecond?: number;
+}
+
+/** How one vendor reads the answer to a send. */
+export interface AnswerReader {
+  /** The vendor's name, for people: "Twilio". */
+  readonly vendor: string;
+  /** What an answer outside 2xx means. */
+  refusalOf(answer: VendorAnswer): Refusal;
+  /** The vendor's id for what a 2xx answer accepted; undefined when the answer names none. */
+  acceptedId(answer: VendorAnswer): string | undefined;
+  /** A refusal a 2xx answer can still carry (SparkPost: every recipient rejected); most vendors have none. */
+  refusalInAcceptance?(answer: VendorAnswer): Refusal | undefined;
 }
 
 // Connection failures worth another try; anything TLS-shaped is configuration (a wrong host or a
@@ -59,6 +71,30 @@ export class VendorHttpClient {
     }
   }
 
+  /**
+   * Sends one request and reads its answer as every HTTP vendor does: no answer is the client's
+   * refusal; an answer outside 2xx is the vendor's refusal; a 2xx answer is accepted under the id it
+   * names — or `idWhenNone` — and refused when it names none (not retried: the vendor probably took it).
+   */
+  async send(
+    url: string,
+    init: { method: string; headers: Record<string, string>; body?: string },
+    reader: AnswerReader,
+    idWhenNone?: string,
+  ): Promise<SendOutcome> {
+    const answer = await this.request(url, init);
+    if (!isAnswer(answer)) return answer;
+    if (answer.status < 200 || answer.status >= 300) return reader.refusalOf(answer);
+    const id = reader.acceptedId(answer) ?? idWhenNone;
+    if (!id)
+      return refusal(
+        'unknown',
+        String(answer.status),
+        `${reader.vendor} accepted the message but answered without its id.`,
+      );
+    return reader.refusalInAcceptance?.(answer) ?? { ok: true, vendorMessageId: id };
+  }
+
   /** Stops waiting sends and requests in flight; they end as retryable refusals. */
   close(): void {
     this.#closing.abort();
@@ -84,6 +120,6 @@ export class VendorHttpClient {
 }
 
 /** Type guard: the client answered (rather than refusing for want of an answer). */
-export function isAnswer(result: VendorAnswer | Refusal): result is VendorAnswer {
+function isAnswer(result: VendorAnswer | Refusal): result is VendorAnswer {
   return 'status' in result;
 }

@@ -1,15 +1,15 @@
-import { configuredVendor } from '../support/configured-vendor.js';
+import { idInAnswer } from '../support/json-answer.js';
 import { trimmedBase } from '../support/transport-settings.js';
-import { isAnswer, VendorHttpClient } from '../support/vendor-http-client.js';
-import {
-  refusal,
-  type OutgoingMessage,
-  type SendOutcome,
-  type SingleSendVendor,
-  type VendorFactory,
-} from '../vendor.js';
-import { MESSAGING_SERVICE_SID, twilioKind, type TwilioSecrets, type TwilioSettings } from './twilio-kind.js';
+import { VendorHttpClient, type AnswerReader } from '../support/vendor-http-client.js';
+import type { OutgoingMessage, SendOutcome, SingleSendVendor } from '../vendor.js';
 import { translateTwilioError } from './twilio-errors.js';
+import { MESSAGING_SERVICE_SID, type TwilioSecrets, type TwilioSettings } from './twilio-settings.js';
+
+const twilioAnswers: AnswerReader = {
+  vendor: 'Twilio',
+  refusalOf: translateTwilioError,
+  acceptedId: (answer) => idInAnswer(answer.text, 'sid'),
+};
 
 /**
  * SMS through Twilio: `POST {baseUrl}/2010-04-01/Accounts/{AccountSid}/Messages.json`, form-encoded
@@ -37,36 +37,22 @@ export class TwilioVendor implements SingleSendVendor {
     form.set(MESSAGING_SERVICE_SID.test(sender) ? 'MessagingServiceSid' : 'From', sender);
     form.set('Body', message.text);
     if (this.settings.statusCallback) form.set('StatusCallback', this.settings.statusCallback);
-    const result = await this.#http.request(this.#url, {
-      method: 'POST',
-      headers: {
-        authorization: this.#authorization,
-        'content-type': 'application/x-www-form-urlencoded',
-        accept: 'application/json',
+    return this.#http.send(
+      this.#url,
+      {
+        method: 'POST',
+        headers: {
+          authorization: this.#authorization,
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+        },
+        body: form.toString(),
       },
-      body: form.toString(),
-    });
-    if (!isAnswer(result)) return result;
-    if (result.status < 200 || result.status >= 300) return translateTwilioError(result);
-    const sid = sidOf(result.text);
-    return sid
-      ? { ok: true, vendorMessageId: sid }
-      : refusal('unknown', String(result.status), 'Twilio accepted the message but answered without its sid.');
+      twilioAnswers,
+    );
   }
 
   async close(): Promise<void> {
     this.#http.close();
   }
 }
-
-function sidOf(text: string): string | undefined {
-  try {
-    const sid = (JSON.parse(text) as { sid?: unknown }).sid;
-    return typeof sid === 'string' && sid ? sid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export const createTwilioVendor: VendorFactory = (settings, secrets) =>
-  configuredVendor<TwilioSettings, TwilioSecrets>(twilioKind, settings, secrets, (s, t) => new TwilioVendor(s, t));

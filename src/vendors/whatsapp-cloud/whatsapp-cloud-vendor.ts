@@ -1,16 +1,16 @@
-import { configuredVendor } from '../support/configured-vendor.js';
+import { idInAnswer } from '../support/json-answer.js';
 import { messageContext, plainTemplate } from '../support/plain-template.js';
 import { trimmedBase } from '../support/transport-settings.js';
-import { isAnswer, VendorHttpClient } from '../support/vendor-http-client.js';
-import {
-  refusal,
-  type OutgoingMessage,
-  type SendOutcome,
-  type SingleSendVendor,
-  type VendorFactory,
-} from '../vendor.js';
+import { VendorHttpClient, type AnswerReader } from '../support/vendor-http-client.js';
+import { refusal, type OutgoingMessage, type SendOutcome, type SingleSendVendor } from '../vendor.js';
 import { translateWhatsAppError } from './whatsapp-cloud-errors.js';
-import { whatsAppCloudKind, type WhatsAppCloudSecrets, type WhatsAppCloudSettings } from './whatsapp-cloud-kind.js';
+import type { WhatsAppCloudSecrets, WhatsAppCloudSettings } from './whatsapp-cloud-settings.js';
+
+const whatsAppAnswers: AnswerReader = {
+  vendor: 'WhatsApp',
+  refusalOf: translateWhatsAppError,
+  acceptedId: (answer) => idInAnswer(answer.text, 'messages[0].id'),
+};
 
 /**
  * WhatsApp through Meta's Cloud API: an approved template message, `POST {baseUrl}/{apiVersion}/
@@ -59,7 +59,7 @@ export class WhatsAppCloudVendor implements SingleSendVendor {
         parameters: [{ type: 'payload', payload }],
       }),
     );
-    const result = await this.#http.request(this.#url, {
+    const request = {
       method: 'POST',
       headers: {
         authorization: `Bearer ${this.secrets.accessToken}`,
@@ -74,33 +74,11 @@ export class WhatsAppCloudVendor implements SingleSendVendor {
         template: { name: this.settings.templateName, language: { code: this.settings.languageCode }, components },
         biz_opaque_callback_data: message.id,
       }),
-    });
-    if (!isAnswer(result)) return result;
-    if (result.status < 200 || result.status >= 300) return translateWhatsAppError(result);
-    const id = wamidOf(result.text);
-    return id
-      ? { ok: true, vendorMessageId: id }
-      : refusal('unknown', String(result.status), 'WhatsApp accepted the message but answered without its id.');
+    };
+    return this.#http.send(this.#url, request, whatsAppAnswers);
   }
 
   async close(): Promise<void> {
     this.#http.close();
   }
 }
-
-function wamidOf(text: string): string | undefined {
-  try {
-    const id = (JSON.parse(text) as { messages?: { id?: unknown }[] }).messages?.[0]?.id;
-    return typeof id === 'string' && id ? id : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export const createWhatsAppCloudVendor: VendorFactory = (settings, secrets) =>
-  configuredVendor<WhatsAppCloudSettings, WhatsAppCloudSecrets>(
-    whatsAppCloudKind,
-    settings,
-    secrets,
-    (s, t) => new WhatsAppCloudVendor(s, t),
-  );

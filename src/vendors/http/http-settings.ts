@@ -1,6 +1,5 @@
 import { FormatRegistry, Type, type Static } from '@sinclair/typebox';
 import { transportSettings, urlSetting } from '../support/transport-settings.js';
-import type { VendorKind } from '../vendor-kinds.js';
 
 // A JSON document whose top level is an object or an array, written as text.
 if (!FormatRegistry.Has('json-document')) {
@@ -19,7 +18,8 @@ const headerValue = Type.String({ pattern: '^[^\\r\\n]*$', maxLength: 4000 });
 const headers = (description: string) =>
   Type.Record(headerName, headerValue, { default: {}, maxProperties: 50, additionalProperties: false, description });
 
-const settings = Type.Object(
+/** An `http` vendor's settings. */
+export const httpVendorSettings = Type.Object(
   {
     channel: Type.Union([Type.Literal('email'), Type.Literal('sms'), Type.Literal('whatsapp')], {
       description: 'The channel this endpoint delivers',
@@ -55,7 +55,8 @@ const settings = Type.Object(
   { additionalProperties: false },
 );
 
-const secrets = Type.Object(
+/** An `http` vendor's credentials. */
+export const httpVendorSecrets = Type.Object(
   {
     headers: headers('Headers with credentials, e.g. Authorization; they override settings.headers'),
     callbackSecret: Type.Optional(
@@ -65,18 +66,5 @@ const secrets = Type.Object(
   { additionalProperties: false },
 );
 
-export type HttpVendorSettings = Static<typeof settings>;
-export type HttpVendorSecrets = Static<typeof secrets>;
-
-/**
- * Any HTTP endpoint that takes one message a request (an in-house gateway, a vendor Herald has no
- * adapter for). `settings.channel` says which channel it delivers.
- */
-export const httpVendorKind: VendorKind = {
-  kind: 'http',
-  channel: 'sms',
-  channelOf: (chosen) => (chosen as HttpVendorSettings).channel,
-  delivery: 'single',
-  settings,
-  secrets,
-};
+export type HttpVendorSettings = Static<typeof httpVendorSettings>;
+export type HttpVendorSecrets = Static<typeof httpVendorSecrets>;

@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { AppError, notFound } from '../../errors.js';
-import type { Vault } from '../../privacy/vault.js';
-import type { Database, Db } from '../../storage/database.js';
-import { isUuid } from '../../storage/ids.js';
-import { dispatches, vendors, type Channel } from '../../storage/schema.js';
-import { checkAgainst, vendorKinds, type VendorKind } from '../../vendors/vendor-kinds.js';
-import { assertNoDispatchUses } from './problems.js';
+import { AppError, notFound } from '../errors.js';
+import type { Vault } from '../privacy/vault.js';
+import type { Database, Db } from '../storage/database.js';
+import { assertNoDispatchUses } from '../storage/dispatch-references.js';
+import { isUuid } from '../storage/ids.js';
+import { dispatches, vendors, type Channel } from '../storage/schema.js';
+import { listProblems, type Checked } from '../vendors/support/settings-check.js';
+import type { VendorAdapter } from '../vendors/vendor-adapter.js';
+import { findVendorAdapter, vendorKindNames } from '../vendors/vendor-registry.js';
+import { openVendorSecrets, sealVendorSecrets } from './vendor-secrets.js';
 
 type VendorRow = typeof vendors.$inferSelect;
 
@@ -31,23 +34,10 @@ export interface VendorInput {
 /** Settings replace the stored ones as a whole; secrets too, and are kept when not given. */
 export type VendorChanges = Partial<Omit<VendorInput, 'kind'>>;
 
-const sealContext = (vendorId: string) => `vendor:${vendorId}`;
-
-/** The vendor's credentials, for the dispatcher. An empty object when it has none. */
-export function openVendorSecrets(
-  vault: Vault,
-  row: Pick<VendorRow, 'id' | 'secrets' | 'secretsKeyId'>,
-): Record<string, unknown> {
-  if (!row.secrets || !row.secretsKeyId) return {};
-  // PGlite hands bytea back as a plain Uint8Array, whatever the column's declared type says.
-  const sealed = Buffer.from(row.secrets);
-  return JSON.parse(vault.open(sealed, row.secretsKeyId, sealContext(row.id))) as Record<string, unknown>;
-}
-
-function kindOf(kind: string): VendorKind {
-  const found = vendorKinds.get(kind);
+function adapterOf(kind: string): VendorAdapter {
+  const found = findVendorAdapter(kind);
   if (!found) {
-    const known = [...vendorKinds.keys()].join(', ');
+    const known = vendorKindNames().join(', ');
     throw new AppError(
       'VALIDATION_FAILED',
       `The request is invalid: kind "${kind}" is unknown; known kinds: ${known}.`,
@@ -57,18 +47,14 @@ function kindOf(kind: string): VendorKind {
   return found;
 }
 
-function checked(schema: VendorKind['settings'], value: unknown, field: 'settings' | 'secrets') {
-  const result = checkAgainst(schema, value, field);
-  if (result.ok) return result.value;
-  const list = result.problems.map((p) => `${p.field} ${p.problem}`).join('; ');
-  throw new AppError('VALIDATION_FAILED', `The vendor ${field} are invalid: ${list}.`, result.problems);
-}
-
-/** Seals the secrets for this vendor id; none (or an empty object) is stored as no secrets. */
-function sealSecrets(vault: Vault, vendorId: string, secrets: Record<string, unknown>) {
-  if (Object.keys(secrets).length === 0) return { secrets: null, secretsKeyId: null };
-  const { sealed, keyId } = vault.seal(JSON.stringify(secrets), sealContext(vendorId));
-  return { secrets: sealed, secretsKeyId: keyId };
+/** The checked value, or a 400 that names every bad field of the vendor's settings or secrets. */
+function accepted<T>(checked: Checked<T>, field: 'settings' | 'secrets'): T {
+  if (checked.ok) return checked.value;
+  throw new AppError(
+    'VALIDATION_FAILED',
+    `The vendor ${field} are invalid: ${listProblems(checked.problems)}.`,
+    checked.problems,
+  );
 }
 
 function toVendor(vault: Vault, row: VendorRow): Vendor {
@@ -87,9 +73,9 @@ function toVendor(vault: Vault, row: VendorRow): Vendor {
 const ownVendor = (accountId: string, id: string) => and(eq(vendors.accountId, accountId), eq(vendors.id, id));
 
 export async function createVendor(db: Db, vault: Vault, accountId: string, input: VendorInput): Promise<Vendor> {
-  const kind = kindOf(input.kind);
-  const settings = checked(kind.settings, input.settings, 'settings');
-  const secrets = checked(kind.secrets, input.secrets ?? {}, 'secrets');
+  const adapter = adapterOf(input.kind);
+  const { settings, channel } = accepted(adapter.checkSettings(input.settings), 'settings');
+  const secrets = accepted(adapter.checkSecrets(input.secrets ?? {}), 'secrets');
   // The id is chosen here because the sealed secrets are bound to it.
   const id = randomUUID();
   const [row] = await db
@@ -98,10 +84,10 @@ export async function createVendor(db: Db, vault: Vault, accountId: string, inpu
       id,
       accountId,
       name: input.name,
-      kind: kind.kind,
-      channel: kind.channelOf?.(settings) ?? kind.channel,
+      kind: adapter.kind,
+      channel,
       settings,
-      ...sealSecrets(vault, id, secrets),
+      ...sealVendorSecrets(vault, id, secrets),
     })
     .returning();
   if (!row) throw new Error('insert returned no row');
@@ -135,15 +121,16 @@ export async function updateVendor(
   const [current] = await db.select().from(vendors).where(ownVendor(accountId, id));
   if (!current) throw notFound('Vendor', id);
   // A vendor whose kind Herald no longer knows can still be renamed or deleted, not reconfigured.
-  const kind = changes.settings !== undefined || changes.secrets !== undefined ? kindOf(current.kind) : undefined;
-  const settings =
-    kind && changes.settings !== undefined ? checked(kind.settings, changes.settings, 'settings') : undefined;
+  const adapter = changes.settings !== undefined || changes.secrets !== undefined ? adapterOf(current.kind) : undefined;
+  const configured =
+    adapter && changes.settings !== undefined
+      ? accepted(adapter.checkSettings(changes.settings), 'settings')
+      : undefined;
   const sealed =
-    kind && changes.secrets !== undefined
-      ? sealSecrets(vault, current.id, checked(kind.secrets, changes.secrets, 'secrets'))
+    adapter && changes.secrets !== undefined
+      ? sealVendorSecrets(vault, current.id, accepted(adapter.checkSecrets(changes.secrets), 'secrets'))
       : {};
-  const channel = kind && settings !== undefined ? kind.channelOf?.(settings) : undefined;
-  const set = { name: changes.name, settings, channel, ...sealed };
+  const set = { name: changes.name, settings: configured?.settings, channel: configured?.channel, ...sealed };
   if (Object.values(set).every((value) => value === undefined)) return toVendor(vault, current);
   const [row] = await db.update(vendors).set(set).where(ownVendor(accountId, id)).returning();
   if (!row) throw notFound('Vendor', id);

@@ -1,8 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { transportSettings, urlSetting } from '../support/transport-settings.js';
-import type { VendorKind } from '../vendor-kinds.js';
 
-const settings = Type.Object(
+/** A `messagebird` vendor's settings. */
+export const messageBirdSettings = Type.Object(
   {
     baseUrl: urlSetting('https://rest.messagebird.com'),
     originator: Type.String({
@@ -15,7 +15,8 @@ const settings = Type.Object(
   { additionalProperties: false },
 );
 
-const secrets = Type.Object(
+/** A `messagebird` vendor's credentials. */
+export const messageBirdSecrets = Type.Object(
   {
     accessKey: Type.String({ minLength: 1, maxLength: 200, description: 'A live (or test) API access key' }),
     signingKey: Type.Optional(
@@ -25,14 +26,5 @@ const secrets = Type.Object(
   { additionalProperties: false },
 );
 
-export type MessageBirdSettings = Static<typeof settings>;
-export type MessageBirdSecrets = Static<typeof secrets>;
-
-/** MessageBird (Bird) SMS through its REST API: https://developers.messagebird.com/api/sms-messaging/ */
-export const messageBirdKind: VendorKind = {
-  kind: 'messagebird',
-  channel: 'sms',
-  delivery: 'single',
-  settings,
-  secrets,
-};
+export type MessageBirdSettings = Static<typeof messageBirdSettings>;
+export type MessageBirdSecrets = Static<typeof messageBirdSecrets>;

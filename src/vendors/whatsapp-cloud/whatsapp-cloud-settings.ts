@@ -1,8 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { transportSettings, urlSetting } from '../support/transport-settings.js';
-import type { VendorKind } from '../vendor-kinds.js';
 
-const settings = Type.Object(
+/** A `whatsapp-cloud` vendor's settings. */
+export const whatsAppCloudSettings = Type.Object(
   {
     baseUrl: urlSetting('https://graph.facebook.com'),
     apiVersion: Type.String({ pattern: '^v\\d+\\.\\d+$', default: 'v22.0', description: 'Graph API version' }),
@@ -32,7 +32,8 @@ const settings = Type.Object(
   { additionalProperties: false },
 );
 
-const secrets = Type.Object(
+/** A `whatsapp-cloud` vendor's credentials. */
+export const whatsAppCloudSecrets = Type.Object(
   {
     accessToken: Type.String({ minLength: 1, maxLength: 2000, description: 'A system user access token' }),
     appSecret: Type.Optional(
@@ -49,14 +50,5 @@ const secrets = Type.Object(
   { additionalProperties: false },
 );
 
-export type WhatsAppCloudSettings = Static<typeof settings>;
-export type WhatsAppCloudSecrets = Static<typeof secrets>;
-
-/** WhatsApp template messages through Meta's Cloud API: https://developers.facebook.com/docs/whatsapp/cloud-api */
-export const whatsAppCloudKind: VendorKind = {
-  kind: 'whatsapp-cloud',
-  channel: 'whatsapp',
-  delivery: 'single',
-  settings,
-  secrets,
-};
+export type WhatsAppCloudSettings = Static<typeof whatsAppCloudSettings>;
+export type WhatsAppCloudSecrets = Static<typeof whatsAppCloudSecrets>;

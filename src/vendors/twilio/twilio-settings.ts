@@ -1,11 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { transportSettings, urlSetting } from '../support/transport-settings.js';
-import type { VendorKind } from '../vendor-kinds.js';
 
 /** A Messaging Service SID: sent as MessagingServiceSid instead of From. */
 export const MESSAGING_SERVICE_SID = /^MG[0-9a-fA-F]{32}$/;
 
-const settings = Type.Object(
+/** A `twilio` vendor's settings. */
+export const twilioSettings = Type.Object(
   {
     baseUrl: urlSetting('https://api.twilio.com'),
     accountSid: Type.String({ pattern: '^AC[0-9a-fA-F]{32}$', description: 'The account SID (AC…)' }),
@@ -22,19 +22,11 @@ const settings = Type.Object(
   { additionalProperties: false },
 );
 
-const secrets = Type.Object(
+/** A `twilio` vendor's credentials. */
+export const twilioSecrets = Type.Object(
   { authToken: Type.String({ minLength: 1, maxLength: 200, description: "The account's auth token" }) },
   { additionalProperties: false },
 );
 
-export type TwilioSettings = Static<typeof settings>;
-export type TwilioSecrets = Static<typeof secrets>;
-
-/** Twilio Programmable Messaging (SMS): https://www.twilio.com/docs/messaging/api/message-resource */
-export const twilioKind: VendorKind = {
-  kind: 'twilio',
-  channel: 'sms',
-  delivery: 'single',
-  settings,
-  secrets,
-};
+export type TwilioSettings = Static<typeof twilioSettings>;
+export type TwilioSecrets = Static<typeof twilioSecrets>;

@@ -1,3 +1,4 @@
+import { writeLogEntries } from '../../log/log-writer.js';
 import type { SqlExecutor } from '../../storage/database.js';
 import type { EventEnvelope } from './envelope.js';
 
@@ -201,11 +202,14 @@ export async function recordOutcomes(
      FROM unnest($1::uuid[], $2::text[]) AS x(id, reason) WHERE s.id = x.id`,
     [result.map((d) => d.id), result.map((d) => d.reason)],
   );
-  await sql.query(
-    `INSERT INTO log_entries (account_id, level, message, occurred_at)
-     SELECT account_id, 'Error', 'Webhook subscription ' || id || ' disabled: ' || reason, $3
-     FROM unnest($1::uuid[], $2::uuid[], $4::text[]) AS x(id, account_id, reason)`,
-    [result.map((d) => d.id), result.map((d) => d.accountId), now.toISOString(), result.map((d) => d.reason)],
+  await writeLogEntries(
+    sql,
+    result.map((d) => ({
+      accountId: d.accountId,
+      level: 'Error',
+      message: `Webhook subscription ${d.id} disabled: ${d.reason}`,
+      occurredAt: now,
+    })),
   );
   return result;
 }

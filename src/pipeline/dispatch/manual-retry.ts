@@ -6,7 +6,7 @@ import type { Database } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';
 import type { Channel, StoredPrefill } from '../../storage/schema.js';
 import { MESSAGE_VIEW_COLUMNS, toMessageView, type MessageRecord, type MessageView } from '../../reporting/messages.js';
-import { identifierHashes } from '../feedback/invitation-identifiers.js';
+import { identifierHashes } from '../../privacy/stored-identifiers.js';
 import { EventAction, eventChannelOf } from '../../timeline/event-numbers.js';
 import { writeTimelineEntries } from '../../timeline/timeline-writer.js';
 

@@ -3,7 +3,7 @@ import type { Database, SqlExecutor } from '../../storage/database.js';
 import type { HashAlgorithm, StoredPrefill } from '../../storage/schema.js';
 import { EventAction, messageChannelOf } from '../../timeline/event-numbers.js';
 import { channelNameOf, eventSubTypeOf, maskContacts, type EnvelopeData, type EventEnvelope } from './envelope.js';
-import { hashedIdentifier } from './event-identifiers.js';
+import { hashedIdentifier } from '../../privacy/stored-identifiers.js';
 
 /** A timeline event taken from the outbox. */
 interface OutboxEvent {

@@ -6,7 +6,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { Database } from '../../storage/database.js';
-import { openAuthHeader, type ReporterFormat } from './campaign-reporters.js';
+import { openAuthHeader, type ReporterFormat } from './campaign-reporter-settings.js';
 import { postJson, type PostResult } from './http-post.js';
 import { PollingLoop } from './polling-loop.js';
 import { reporterRequest } from './reporter-format.js';

@@ -89,14 +89,15 @@ async function firstTime(sql: SqlExecutor, vendorId: string, externalEventId: st
 
 const validDate = (date: Date, fallback: Date) => (Number.isNaN(date.getTime()) ? fallback : date);
 
-type Outcome = { kind: keyof FeedbackSummary; failure?: PermanentFailure };
+/** How one report counts in the summary, and the permanent failure it caused, if any. */
+type ReportResult = { kind: keyof FeedbackSummary; failure?: PermanentFailure };
 
 async function applyStatus(
   sql: SqlExecutor,
   vendor: ReportingVendor,
   report: StatusReport,
   now: Date,
-): Promise<Outcome> {
+): Promise<ReportResult> {
   const [message] = await sql.query<LockedMessage>(
     `SELECT id, account_id, invitation_id, dispatch_id, channel, reminder_level, status, vendor_message_id
      FROM messages WHERE vendor_id = $1 AND vendor_message_id = $2 AND account_id = $3
@@ -189,7 +190,7 @@ async function applyReply(
   reply: ReplyReport,
   settings: PlatformSettings | null,
   now: Date,
-): Promise<Outcome> {
+): Promise<ReportResult> {
   let [replied] = reply.vendorMessageId
     ? await sql.query<RepliedMessage>(
         `SELECT invitation_id, account_id, channel, vendor_message_id FROM messages

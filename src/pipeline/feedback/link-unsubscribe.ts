@@ -1,7 +1,7 @@
 import type { Database } from '../../storage/database.js';
 import type { HashAlgorithm, StoredPrefill } from '../../storage/schema.js';
 import { EventAction } from '../../timeline/event-numbers.js';
-import { identifierHashes } from './invitation-identifiers.js';
+import { identifierHashes } from '../../privacy/stored-identifiers.js';
 import { isSurveyToken } from './links.js';
 import { writeTimelineEntries } from '../../timeline/timeline-writer.js';
 import { linkChannel } from './link-channel.js';

@@ -33,7 +33,7 @@ export interface ClaimLimits {
  * ago that their sender must have died), and the oldest pending delivery of their invitation for
  * their subscription — so one invitation has at most one delivery in flight per subscription and
  * its events arrive in order. At most `limits.perSubscription` (or the partial room) per
- * subscription. The claim commits at once; the outcome is written by recordOutcomes().
+ * subscription. The claim commits at once; the outcome is written by recordDeliveryOutcomes().
  */
 export async function claimDueDeliveries(
   sql: SqlExecutor,
@@ -114,7 +114,7 @@ export interface DeliveryOutcome {
   nextAttemptAt: Date | null;
 }
 
-/** A subscription disabled by recordOutcomes(): it failed continuously for too long. */
+/** A subscription disabled by recordDeliveryOutcomes(): it failed continuously for too long. */
 export interface DisabledSubscription {
   id: string;
   accountId: string;
@@ -127,7 +127,7 @@ export interface DisabledSubscription {
  * failures start it; a subscription failing since before `disableBefore` is disabled, with an
  * Error log entry for its account saying why.
  */
-export async function recordOutcomes(
+export async function recordDeliveryOutcomes(
   sql: SqlExecutor,
   outcomes: readonly DeliveryOutcome[],
   now: Date,

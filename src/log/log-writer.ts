@@ -26,7 +26,7 @@ export async function writeLogEntries(sql: SqlExecutor, entries: readonly LogEnt
       entries.map((e) => e.dispatchId ?? null),
       entries.map((e) => e.level),
       entries.map((e) => e.message),
-      entries.map((e) => e.occurredAt ?? null),
+      entries.map((e) => e.occurredAt?.toISOString() ?? null),
     ],
   );
 }

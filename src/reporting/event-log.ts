@@ -1,5 +1,6 @@
 import type { Principal } from '../accounts/principal.js';
 import { AppError } from '../errors.js';
+import { writeLogEntries } from '../log/log-writer.js';
 import { openOriginals, type SealedOriginalsRow } from '../privacy/sealed-originals.js';
 import type { Vault } from '../privacy/vault.js';
 import type { Database } from '../storage/database.js';
@@ -180,9 +181,12 @@ async function revealOriginals(
   rows: InvitationRecord[],
 ): Promise<Map<string, string>> {
   const who = principal.userId ? `user ${principal.userId}` : `API key ${principal.apiKeyId}`;
-  await database.sql.query(`INSERT INTO log_entries (account_id, level, message) VALUES ($1, 'Information', $2)`, [
-    principal.accountId,
-    `Original personal data of ${rows.length} invitations was shown to ${who} (EventLog, IncludePii)`,
+  await writeLogEntries(database.sql, [
+    {
+      accountId: principal.accountId,
+      level: 'Information',
+      message: `Original personal data of ${rows.length} invitations was shown to ${who} (EventLog, IncludePii)`,
+    },
   ]);
   return new Map(rows.flatMap((row) => [...openOriginals(vault, row)]));
 }

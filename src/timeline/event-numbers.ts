@@ -1,3 +1,5 @@
+import { channels, type Channel } from '../storage/schema.js';
+
 /**
  * Numbers of timeline actions and channels. 0–8 and the channels 0–4 are the original module's
  * and never change; Herald's own actions start at 9.
@@ -29,3 +31,24 @@ export type EventAction = (typeof EventAction)[keyof typeof EventAction];
 
 export const EventChannel = { Email: 0, SMS: 1, DispatchAPI: 2, Unknown: 3, Invalid: 4, WhatsApp: 5 } as const;
 export type EventChannel = (typeof EventChannel)[keyof typeof EventChannel];
+
+/** The timeline channel of each message channel: the one mapping, read both ways. */
+const eventChannels: Record<Channel, EventChannel> = {
+  email: EventChannel.Email,
+  sms: EventChannel.SMS,
+  whatsapp: EventChannel.WhatsApp,
+};
+const messageChannels = new Map<number, Channel>(channels.map((channel) => [eventChannels[channel], channel]));
+
+/** The timeline channel of a message channel: `eventChannelOf('sms')` is 1. */
+export function eventChannelOf(channel: Channel): EventChannel {
+  return eventChannels[channel];
+}
+
+/**
+ * The message channel a timeline channel stands for, or null for those that are not a message's
+ * (DispatchAPI, Unknown, Invalid).
+ */
+export function messageChannelOf(channel: number): Channel | null {
+  return messageChannels.get(channel) ?? null;
+}

@@ -35,7 +35,7 @@ export async function writeTimelineEntries(sql: SqlExecutor, entries: readonly T
       entries.map((e) => e.message ?? null),
       entries.map((e) => e.targetId ?? null),
       entries.map((e) => e.level ?? null),
-      entries.map((e) => e.occurredAt ?? null),
+      entries.map((e) => e.occurredAt?.toISOString() ?? null),
     ],
   );
 }

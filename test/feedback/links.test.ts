@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { identifierHashes } from '../../src/pipeline/feedback/invitation-identifiers.js';
+import { identifierHashes } from '../../src/privacy/stored-identifiers.js';
 import { isSurveyToken, surveyLink, surveyRedirectUrl, unsubscribeLink } from '../../src/pipeline/feedback/links.js';
 import { sha512Of } from './feedback-fixtures.js';
 

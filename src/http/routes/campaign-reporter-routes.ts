@@ -4,7 +4,7 @@ import {
   getCampaignReporter,
   putCampaignReporter,
   reporterFormats,
-} from '../../pipeline/events-out/campaign-reporters.js';
+} from '../../pipeline/events-out/campaign-reporter-settings.js';
 import type { HttpApp, HttpContext } from '../app-context.js';
 import { principalOf } from '../auth.js';
 import { Deleted, Nullable, StringEnum } from '../platform-schemas.js';

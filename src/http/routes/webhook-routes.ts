@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { listDeliveries, replayDeadLetters } from '../../pipeline/events-out/delivery-log.js';
+import { listDeliveries, replayDeadLetters } from '../../pipeline/events-out/webhook-delivery-log.js';
 import { eventSubTypes } from '../../pipeline/events-out/envelope.js';
 import { getEventPrivacy, setEventPrivacy } from '../../pipeline/events-out/event-privacy.js';
 import {

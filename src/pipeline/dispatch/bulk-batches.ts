@@ -1,6 +1,6 @@
 import type { SqlExecutor } from '../../storage/database.js';
-import { eventChannelOf } from '../scheduling/schedule-first-messages.js';
-import { EventAction } from '../../timeline/event-numbers.js';
+import { EventAction, eventChannelOf } from '../../timeline/event-numbers.js';
+import { writeTimelineEntries } from '../../timeline/timeline-writer.js';
 import type { ClaimedMessage } from './claim-messages.js';
 
 /**
@@ -85,22 +85,16 @@ export async function queueForBulkSend(
         moved.size,
       ]);
       const queued = joining.filter((e) => moved.has(e.claimed.id));
-      if (queued.length === 0) continue;
-      await sql.query(
-        `INSERT INTO invitation_events (account_id, invitation_id, action, channel, message, occurred_at)
-         SELECT $1, x.invitation_id, $2, x.channel, x.message, $3
-         FROM unnest($4::uuid[], $5::smallint[], $6::text[]) AS x(invitation_id, channel, message)`,
-        [
+      await writeTimelineEntries(
+        sql,
+        queued.map((e) => ({
           accountId,
-          EventAction.Queued,
-          at,
-          queued.map((e) => e.claimed.invitation_id),
-          queued.map((e) => eventChannelOf[e.claimed.channel]),
-          queued.map(
-            (e) =>
-              `Queued for bulk send (via: ${e.via}) in batch ${batch.id} | reminder level ${e.claimed.reminder_level}`,
-          ),
-        ],
+          invitationId: e.claimed.invitation_id,
+          action: EventAction.Queued,
+          channel: eventChannelOf(e.claimed.channel),
+          message: `Queued for bulk send (via: ${e.via}) in batch ${batch.id} | reminder level ${e.claimed.reminder_level}`,
+          occurredAt: now,
+        })),
       );
     }
   }

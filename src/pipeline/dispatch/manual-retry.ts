@@ -6,9 +6,9 @@ import type { Database } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';
 import type { Channel, StoredPrefill } from '../../storage/schema.js';
 import { MESSAGE_VIEW_COLUMNS, toMessageView, type MessageRecord, type MessageView } from '../../reporting/messages.js';
-import { identifierHashes } from '../feedback/invitation-identifiers.js';
-import { eventChannelOf } from '../scheduling/schedule-first-messages.js';
-import { EventAction } from '../../timeline/event-numbers.js';
+import { identifierHashes } from '../../privacy/stored-identifiers.js';
+import { EventAction, eventChannelOf } from '../../timeline/event-numbers.js';
+import { writeTimelineEntries } from '../../timeline/timeline-writer.js';
 
 export interface RetryServices {
   readonly database: Database;
@@ -52,7 +52,8 @@ export async function retryMessage(
   if (!isUuid(messageId)) throw notFound('Message', messageId);
   // Read before the transaction: the embedded database runs one thing at a time.
   const { hashAlgorithm } = await services.platform.settings(accountId);
-  const now = services.clock.now().toISOString();
+  const now = services.clock.now();
+  const at = now.toISOString();
   return services.database.transaction(async ({ sql }) => {
     const [message] = await sql.query<LockedForRetry>(
       `SELECT ${MESSAGE_VIEW_COLUMNS}, i.channel AS invitation_channel, i.target, i.uuid, i.prefills, i.unsubscribed_at
@@ -97,22 +98,21 @@ export async function retryMessage(
          retry_count = retry_count + 1, status = 'manual_retry', status_updated_at = $2, due_at = $2, attempts = 0,
          claimed_at = NULL, vendor_message_id = NULL, delivered_at = NULL, read_at = NULL, updated_at = $2
        WHERE m.id = $1 RETURNING ${MESSAGE_VIEW_COLUMNS}`,
-      [messageId, now],
+      [messageId, at],
     );
     if (!retried) throw new Error('a message vanished while it was locked');
     const by = principal.userId ? `user ${principal.userId}` : `API key ${principal.apiKeyId ?? 'unknown'}`;
-    await sql.query(
-      `INSERT INTO invitation_events (account_id, invitation_id, action, channel, message, level, occurred_at)
-       VALUES ($1, $2, $3, $4, $5, 'Information', $6)`,
-      [
+    await writeTimelineEntries(sql, [
+      {
         accountId,
-        message.invitation_id,
-        EventAction.ManualRetry,
-        eventChannelOf[message.channel],
-        `Manual retry ${retried.retry_count} by ${by} (reminder level ${message.reminder_level}); previous status ${message.status}${message.error_category ? ` (${message.error_category})` : ''}`,
-        now,
-      ],
-    );
+        invitationId: message.invitation_id,
+        action: EventAction.ManualRetry,
+        channel: eventChannelOf(message.channel),
+        message: `Manual retry ${retried.retry_count} by ${by} (reminder level ${message.reminder_level}); previous status ${message.status}${message.error_category ? ` (${message.error_category})` : ''}`,
+        level: 'Information',
+        occurredAt: now,
+      },
+    ]);
     return toMessageView(retried);
   });
 }

@@ -7,7 +7,7 @@ import { contentTemplates, type HashAlgorithm, type TemplateVariant } from '../.
 import { chooseVariant, prefillsByName, renderVariant } from '../../templates/template-engine.js';
 import type { ErrorCategory } from '../../vendors/error-categories.js';
 import type { OutgoingMessage } from '../../vendors/vendor.js';
-import { identifierHashes } from '../feedback/invitation-identifiers.js';
+import { identifierHashes } from '../../privacy/stored-identifiers.js';
 import { surveyLink, unsubscribeLink } from '../feedback/links.js';
 import type { ClaimedMessage } from './claim-messages.js';
 import { defaultTemplates } from './default-templates.js';

@@ -6,8 +6,8 @@ import {
   type FallbackDefinitions,
   type PermanentFailure,
 } from '../scheduling/channel-fallback.js';
-import { eventChannelOf } from '../scheduling/schedule-first-messages.js';
-import { EventAction } from '../../timeline/event-numbers.js';
+import { EventAction, eventChannelOf } from '../../timeline/event-numbers.js';
+import { writeTimelineEntries, type TimelineEntry } from '../../timeline/timeline-writer.js';
 import type { ClaimedMessage } from './claim-messages.js';
 
 /** What became of one claimed message, ready to be written. */
@@ -55,16 +55,6 @@ interface MessageUpdate {
   uncount: number;
 }
 
-interface EventInsert {
-  accountId: string;
-  invitationId: string;
-  action: number;
-  channel: number;
-  message: string | null;
-  targetId: string | null;
-  level: LogLevel | null;
-}
-
 /**
  * The message a person reads: what it means, what to do, and the vendor's own words. After the
  * last attempt (`gaveUpAfter`), a category's promise of another try is replaced by how many were made.
@@ -90,9 +80,10 @@ export function readableError(
   return `${meaning} Vendor said: ${said}`.slice(0, 2000);
 }
 
-function rows(outcome: Outcome, now: string): { update: MessageUpdate; events: EventInsert[] } {
+function rows(outcome: Outcome, now: Date): { update: MessageUpdate; events: TimelineEntry[] } {
   const { claimed } = outcome;
-  const channel = eventChannelOf[claimed.channel];
+  const channel = eventChannelOf(claimed.channel);
+  const at = now.toISOString();
   const base = {
     id: claimed.id,
     dueAt: null,
@@ -105,11 +96,11 @@ function rows(outcome: Outcome, now: string): { update: MessageUpdate; events: E
     uncount: 0,
   };
   const event = (
-    action: number,
+    action: EventAction,
     message: string | null,
     level: LogLevel | null,
     targetId: string | null = null,
-  ): EventInsert => ({
+  ): TimelineEntry => ({
     accountId: claimed.account_id,
     invitationId: claimed.invitation_id,
     action,
@@ -117,6 +108,7 @@ function rows(outcome: Outcome, now: string): { update: MessageUpdate; events: E
     message,
     targetId,
     level,
+    occurredAt: now,
   });
   switch (outcome.kind) {
     case 'sent': {
@@ -125,7 +117,7 @@ function rows(outcome: Outcome, now: string): { update: MessageUpdate; events: E
         update: {
           ...base,
           status: 'sent',
-          sentAt: now,
+          sentAt: at,
           vendorId: outcome.vendorId,
           vendorMessageId: outcome.vendorMessageId,
         },
@@ -214,7 +206,7 @@ export async function recordOutcomes(
   fallback?: FallbackDefinitions,
 ): Promise<void> {
   const at = now.toISOString();
-  const built = outcomes.map((outcome) => ({ outcome, ...rows(outcome, at) }));
+  const built = outcomes.map((outcome) => ({ outcome, ...rows(outcome, now) }));
   const updates = built.map((b) => b.update);
   const updated = await sql.query<{ id: string }>(
     `UPDATE messages m SET status = x.status, due_at = COALESCE(x.due_at, m.due_at), sent_at = x.sent_at,
@@ -246,24 +238,7 @@ export async function recordOutcomes(
   const kept = built.filter((b) => mine.has(b.outcome.claimed.id));
   const recorded = kept.map((b) => b.outcome);
   const events = kept.flatMap((b) => b.events);
-  if (events.length > 0) {
-    await sql.query(
-      `INSERT INTO invitation_events (account_id, invitation_id, action, channel, message, target_id, level, occurred_at)
-       SELECT account_id, invitation_id, action, channel, message, target_id, level, $1
-       FROM unnest($2::uuid[], $3::uuid[], $4::smallint[], $5::smallint[], $6::text[], $7::text[], $8::text[])
-         AS x(account_id, invitation_id, action, channel, message, target_id, level)`,
-      [
-        at,
-        events.map((e) => e.accountId),
-        events.map((e) => e.invitationId),
-        events.map((e) => e.action),
-        events.map((e) => e.channel),
-        events.map((e) => e.message),
-        events.map((e) => e.targetId),
-        events.map((e) => e.level),
-      ],
-    );
-  }
+  await writeTimelineEntries(sql, events);
   const reminders = recorded.flatMap((o) =>
     o.kind === 'sent' && o.nextReminderAt
       ? [{ claimed: o.claimed, vendorId: o.vendorId, dueAt: o.nextReminderAt }]

@@ -1,4 +1,4 @@
-import { EventAction, EventChannel } from '../../timeline/event-numbers.js';
+import { EventAction, EventChannel, messageChannelOf } from '../../timeline/event-numbers.js';
 
 /** The status names subscribers see as `eventSubType` and filter on: EventAction's names, e.g. "Sent". */
 export type EventSubType = keyof typeof EventAction;
@@ -11,17 +11,16 @@ export function eventSubTypeOf(action: number): string {
   return subTypeByAction.get(action) ?? `Action${action}`;
 }
 
-const channelNames: Record<number, string> = {
-  [EventChannel.Email]: 'email',
-  [EventChannel.SMS]: 'sms',
+/** Names of the timeline channels that are not a message's. */
+const stepChannelNames: Record<number, string> = {
   [EventChannel.DispatchAPI]: 'dispatchApi',
   [EventChannel.Unknown]: 'unknown',
   [EventChannel.Invalid]: 'invalid',
-  [EventChannel.WhatsApp]: 'whatsapp',
 };
 
+/** A message channel's own name (email, sms, whatsapp), else that of the step's channel. */
 export function channelNameOf(channel: number): string {
-  return channelNames[channel] ?? 'unknown';
+  return messageChannelOf(channel) ?? stepChannelNames[channel] ?? 'unknown';
 }
 
 /** What one timeline event says about its invitation (after whatsapp-activity-logs.txt's `response_data`). */

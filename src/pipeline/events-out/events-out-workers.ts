@@ -4,7 +4,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { Database } from '../../storage/database.js';
-import { reportDueCampaigns } from './campaign-reporter.js';
+import { reportDueCampaigns } from './report-due-campaigns.js';
 import { relayEvents } from './outbox-relay.js';
 import { PollingLoop } from './polling-loop.js';
 import { ReporterSender } from './reporter-sender.js';

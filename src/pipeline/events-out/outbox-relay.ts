@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, SqlExecutor } from '../../storage/database.js';
 import type { HashAlgorithm, StoredPrefill } from '../../storage/schema.js';
-import { EventAction } from '../../timeline/event-numbers.js';
+import { EventAction, messageChannelOf } from '../../timeline/event-numbers.js';
 import { channelNameOf, eventSubTypeOf, maskContacts, type EnvelopeData, type EventEnvelope } from './envelope.js';
-import { hashedIdentifier } from './event-identifiers.js';
+import { hashedIdentifier } from '../../privacy/stored-identifiers.js';
 
 /** A timeline event taken from the outbox. */
 interface OutboxEvent {
@@ -145,14 +145,14 @@ function eventDetails(sql: SqlExecutor, events: readonly OutboxEvent[]): Promise
   return sql.query<EventDetails>(
     `SELECT e.id, i.dispatch_id, i.batch_id, i.token, i.uuid, i.target, i.prefills, a.slug, a.hash_algorithm,
             m.id AS message_id, m.reminder_level, m.vendor_message_id, m.error_category, v.kind AS vendor_kind
-     FROM unnest($1::bigint[], $2::uuid[], $3::smallint[], $4::text[], $5::timestamptz[])
-       AS e(id, invitation_id, channel, target_id, occurred_at)
+     FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[])
+       AS e(id, invitation_id, message_channel, target_id, occurred_at)
      JOIN invitations i ON i.id = e.invitation_id
      JOIN accounts a ON a.id = i.account_id
      LEFT JOIN LATERAL (
        SELECT m.id, m.reminder_level, m.vendor_message_id, m.error_category, m.vendor_id FROM messages m
        WHERE m.invitation_id = e.invitation_id
-         AND m.channel = CASE e.channel WHEN 0 THEN 'email' WHEN 1 THEN 'sms' WHEN 5 THEN 'whatsapp' END
+         AND m.channel = e.message_channel
        ORDER BY (e.target_id IS NOT NULL AND m.vendor_message_id = e.target_id) DESC,
                 (m.created_at <= e.occurred_at) DESC,
                 CASE WHEN m.created_at <= e.occurred_at THEN m.reminder_level END DESC NULLS LAST,
@@ -162,7 +162,7 @@ function eventDetails(sql: SqlExecutor, events: readonly OutboxEvent[]): Promise
     [
       events.map((e) => String(e.id)),
       events.map((e) => e.invitation_id),
-      events.map((e) => e.channel),
+      events.map((e) => messageChannelOf(e.channel)),
       events.map((e) => e.target_id),
       events.map((e) => new Date(e.occurred_at).toISOString()),
     ],

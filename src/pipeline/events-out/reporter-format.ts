@@ -1,4 +1,4 @@
-import type { ReporterFormat } from './campaign-reporters.js';
+import type { ReporterFormat } from './campaign-reporter-settings.js';
 
 /**
  * Elasticsearch's bulk format: per document an action line and the document, each one line of

@@ -1,11 +1,12 @@
 import { setMaxListeners } from 'node:events';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config/config.js';
+import { writeLogEntries } from '../../log/log-writer.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { Database } from '../../storage/database.js';
-import { openAuthHeader, type ReporterFormat } from './campaign-reporters.js';
+import { openAuthHeader, type ReporterFormat } from './campaign-reporter-settings.js';
 import { postJson, type PostResult } from './http-post.js';
 import { PollingLoop } from './polling-loop.js';
 import { reporterRequest } from './reporter-format.js';
@@ -182,10 +183,14 @@ export class ReporterSender {
         [head.id, next ? 'pending' : 'dead', error, next?.toISOString() ?? null],
       );
       if (!next) {
-        await sql.query(`INSERT INTO log_entries (account_id, level, message) VALUES ($1, 'Warning', $2)`, [
-          head.account_id,
-          `A campaign reporter post (${head.id}) was given up after ${head.attempts + 1} attempts: ${error}. ` +
-            'Check the reporter URI and authorization (GET /api/campaign-reporter).',
+        await writeLogEntries(sql, [
+          {
+            accountId: head.account_id,
+            level: 'Warning',
+            message:
+              `A campaign reporter post (${head.id}) was given up after ${head.attempts + 1} attempts: ${error}. ` +
+              'Check the reporter URI and authorization (GET /api/campaign-reporter).',
+          },
         ]);
       }
     });

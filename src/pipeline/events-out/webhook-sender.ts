@@ -6,18 +6,18 @@ import type { Metrics } from '../../observability/metrics.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { Database } from '../../storage/database.js';
 import { serializeEnvelope, type EventEnvelope } from './envelope.js';
-import { originalIdentifiers } from './event-identifiers.js';
+import { originalIdentifiers } from './original-identifiers.js';
 import { postJson, type PostResult } from './http-post.js';
 import { PollingLoop } from './polling-loop.js';
 import { nextAttemptAt } from './retry-schedule.js';
 import { signingSecrets } from './subscriptions.js';
 import {
   claimDueDeliveries,
-  recordOutcomes,
+  recordDeliveryOutcomes,
   releaseClaims,
   type ClaimedDelivery,
   type DeliveryOutcome,
-} from './webhook-deliveries.js';
+} from './webhook-delivery-queue.js';
 import { signWebhook, WebhookHeaders } from './webhook-signature.js';
 
 export interface WebhookSenderServices {
@@ -299,7 +299,7 @@ export class WebhookSender {
     const disableBefore = new Date(now.getTime() - config.webhookDisableAfterSeconds * 1000);
     let disabled;
     try {
-      disabled = await database.transaction((tx) => recordOutcomes(tx.sql, outcomes, now, disableBefore));
+      disabled = await database.transaction((tx) => recordDeliveryOutcomes(tx.sql, outcomes, now, disableBefore));
     } catch (error) {
       // Not written: the claims go stale and the deliveries are sent again (at least once).
       logger.error({ err: error, deliveries: outcomes.length }, 'webhook outcomes could not be recorded');

@@ -3,13 +3,13 @@ import type { Logger } from '../../observability/logger.js';
 import type { ExperiencePlatform, PlatformSettings } from '../../platforms/experience-platform.js';
 import { hashPii } from '../../privacy/pii-hash.js';
 import type { Database, SqlExecutor } from '../../storage/database.js';
-import type { Channel, LogLevel, MessageStatus } from '../../storage/schema.js';
+import type { Channel, MessageStatus } from '../../storage/schema.js';
 import type { ReplyReport, ReportedStatus, StatusReport } from '../../vendors/vendor.js';
 import { readableError } from '../dispatch/record-outcomes.js';
 import { normalizeMobile } from '../ingest/contact-values.js';
 import { fallBackToNextChannel, fallbackDefinitions, type PermanentFailure } from '../scheduling/channel-fallback.js';
-import { eventChannelOf } from '../scheduling/schedule-first-messages.js';
-import { EventAction } from '../../timeline/event-numbers.js';
+import { EventAction, eventChannelOf } from '../../timeline/event-numbers.js';
+import { writeTimelineEntries } from '../../timeline/timeline-writer.js';
 
 export interface FeedbackServices {
   readonly database: Database;
@@ -89,43 +89,15 @@ async function firstTime(sql: SqlExecutor, vendorId: string, externalEventId: st
 
 const validDate = (date: Date, fallback: Date) => (Number.isNaN(date.getTime()) ? fallback : date);
 
-async function addEvent(
-  sql: SqlExecutor,
-  event: {
-    accountId: string;
-    invitationId: string;
-    action: EventAction;
-    channel: Channel;
-    message: string;
-    targetId: string | null;
-    level: LogLevel | null;
-    occurredAt: Date;
-  },
-): Promise<void> {
-  await sql.query(
-    `INSERT INTO invitation_events (account_id, invitation_id, action, channel, message, target_id, level, occurred_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [
-      event.accountId,
-      event.invitationId,
-      event.action,
-      eventChannelOf[event.channel],
-      event.message,
-      event.targetId,
-      event.level,
-      event.occurredAt.toISOString(),
-    ],
-  );
-}
-
-type Outcome = { kind: keyof FeedbackSummary; failure?: PermanentFailure };
+/** How one report counts in the summary, and the permanent failure it caused, if any. */
+type ReportResult = { kind: keyof FeedbackSummary; failure?: PermanentFailure };
 
 async function applyStatus(
   sql: SqlExecutor,
   vendor: ReportingVendor,
   report: StatusReport,
   now: Date,
-): Promise<Outcome> {
+): Promise<ReportResult> {
   const [message] = await sql.query<LockedMessage>(
     `SELECT id, account_id, invitation_id, dispatch_id, channel, reminder_level, status, vendor_message_id
      FROM messages WHERE vendor_id = $1 AND vendor_message_id = $2 AND account_id = $3
@@ -167,22 +139,24 @@ async function applyStatus(
   const event = {
     accountId: message.account_id,
     invitationId: message.invitation_id,
-    channel: message.channel,
+    channel: eventChannelOf(message.channel),
     targetId: message.vendor_message_id,
     occurredAt,
   };
   if (status === 'delivered' || status === 'read') {
     const action = status === 'delivered' ? EventAction.Delivered : EventAction.Read;
     const word = status === 'delivered' ? 'Delivered' : 'Read';
-    await addEvent(sql, { ...event, action, message: `${word} | reminder level ${level}`, level: null });
+    await writeTimelineEntries(sql, [{ ...event, action, message: `${word} | reminder level ${level}` }]);
     return { kind: 'applied' };
   }
-  await addEvent(sql, {
-    ...event,
-    action: status === 'bounced' ? EventAction.Bounced : EventAction.Error,
-    message: errorMessage ?? '',
-    level: 'Error',
-  });
+  await writeTimelineEntries(sql, [
+    {
+      ...event,
+      action: status === 'bounced' ? EventAction.Bounced : EventAction.Error,
+      message: errorMessage ?? '',
+      level: 'Error',
+    },
+  ]);
   return {
     kind: 'applied',
     failure: {
@@ -216,7 +190,7 @@ async function applyReply(
   reply: ReplyReport,
   settings: PlatformSettings | null,
   now: Date,
-): Promise<Outcome> {
+): Promise<ReportResult> {
   let [replied] = reply.vendorMessageId
     ? await sql.query<RepliedMessage>(
         `SELECT invitation_id, account_id, channel, vendor_message_id FROM messages
@@ -244,16 +218,17 @@ async function applyReply(
         ? `Replied: ${reply.text.slice(0, REPLY_TEXT_LIMIT)}`
         : 'Replied';
   // A reply is a follow-up, never the root message (the events out say isRootMessage: false).
-  await addEvent(sql, {
-    accountId: replied.account_id,
-    invitationId: replied.invitation_id,
-    action: EventAction.Replied,
-    channel: replied.channel,
-    message,
-    targetId: replied.vendor_message_id,
-    level: null,
-    occurredAt: validDate(reply.occurredAt, now),
-  });
+  await writeTimelineEntries(sql, [
+    {
+      accountId: replied.account_id,
+      invitationId: replied.invitation_id,
+      action: EventAction.Replied,
+      channel: eventChannelOf(replied.channel),
+      message,
+      targetId: replied.vendor_message_id,
+      occurredAt: validDate(reply.occurredAt, now),
+    },
+  ]);
   return { kind: 'applied' };
 }
 

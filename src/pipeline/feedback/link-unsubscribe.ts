@@ -1,9 +1,10 @@
 import type { Database } from '../../storage/database.js';
 import type { HashAlgorithm, StoredPrefill } from '../../storage/schema.js';
 import { EventAction } from '../../timeline/event-numbers.js';
-import { identifierHashes } from './invitation-identifiers.js';
+import { identifierHashes } from '../../privacy/stored-identifiers.js';
 import { isSurveyToken } from './links.js';
-import { addTimelineEntry, linkChannel } from './timeline-entries.js';
+import { writeTimelineEntries } from '../../timeline/timeline-writer.js';
+import { linkChannel } from './link-channel.js';
 
 export type LinkUnsubscribeOutcome =
   { kind: 'unknown' } | { kind: 'unsubscribed'; firstTime: boolean; cancelledMessages: number };
@@ -59,13 +60,15 @@ export async function unsubscribeByLink(database: Database, token: string): Prom
       await sql.query(`UPDATE invitations SET unsubscribed_at = now(), updated_at = now() WHERE id = $1`, [
         invitation.id,
       ]);
-      await addTimelineEntry(sql, {
-        accountId: invitation.account_id,
-        invitationId: invitation.id,
-        action: EventAction.Unsubscribed,
-        channel: await linkChannel(sql, invitation.id),
-        message: 'Unsubscribed through the link',
-      });
+      await writeTimelineEntries(sql, [
+        {
+          accountId: invitation.account_id,
+          invitationId: invitation.id,
+          action: EventAction.Unsubscribed,
+          channel: await linkChannel(sql, invitation.id),
+          message: 'Unsubscribed through the link',
+        },
+      ]);
     }
     return { kind: 'unsubscribed', firstTime, cancelledMessages: cancelled.length };
   });

@@ -1,7 +1,8 @@
 import type { Database, SqlExecutor } from '../../storage/database.js';
 import { EventAction } from '../../timeline/event-numbers.js';
 import { isSurveyToken, surveyRedirectUrl } from './links.js';
-import { addTimelineEntry, linkChannel } from './timeline-entries.js';
+import { writeTimelineEntries } from '../../timeline/timeline-writer.js';
+import { linkChannel } from './link-channel.js';
 
 /** Where a survey link leads: nowhere (unknown token), to a "not available" page, or to the survey. */
 export type SurveyLinkTarget = { kind: 'unknown' } | { kind: 'unavailable' } | { kind: 'survey'; location: string };
@@ -59,13 +60,15 @@ export async function openSurveyLink(database: Database, token: string): Promise
       [invitation.id],
     );
     if (counted?.open_count === 1) {
-      await addTimelineEntry(sql, {
-        accountId: invitation.account_id,
-        invitationId: invitation.id,
-        action: EventAction.Opened,
-        channel: await linkChannel(sql, invitation.id),
-        message: 'Survey link opened',
-      });
+      await writeTimelineEntries(sql, [
+        {
+          accountId: invitation.account_id,
+          invitationId: invitation.id,
+          action: EventAction.Opened,
+          channel: await linkChannel(sql, invitation.id),
+          message: 'Survey link opened',
+        },
+      ]);
     }
     return target;
   });

@@ -1,7 +1,7 @@
 import { AppError } from '../../errors.js';
 import type { Database } from '../../storage/database.js';
 import { EventAction, EventChannel } from '../../timeline/event-numbers.js';
-import { addTimelineEntry } from './timeline-entries.js';
+import { writeTimelineEntries, type TimelineEntry } from '../../timeline/timeline-writer.js';
 
 export interface SurveyResponseOutcome {
   token: string;
@@ -37,12 +37,14 @@ export async function recordSurveyResponse(
     );
     if (!after) throw new Error('an invitation vanished while it was locked');
     const entry = { accountId, invitationId: before.id, channel: EventChannel.DispatchAPI };
+    const entries: TimelineEntry[] = [];
     if (before.answered_at === null) {
-      await addTimelineEntry(sql, { ...entry, action: EventAction.Answered, message: 'Survey answered' });
+      entries.push({ ...entry, action: EventAction.Answered, message: 'Survey answered' });
     }
     if (before.completed_at === null && after.completed_at !== null) {
-      await addTimelineEntry(sql, { ...entry, action: EventAction.Completed, message: 'Survey completed' });
+      entries.push({ ...entry, action: EventAction.Completed, message: 'Survey completed' });
     }
+    await writeTimelineEntries(sql, entries);
     const cancelled = await sql.query(
       `UPDATE messages SET status = 'cancelled', updated_at = now()
        WHERE invitation_id = $1 AND reminder_level > 0 AND status IN ('scheduled', 'rate_limited', 'manual_retry', 'queued') RETURNING id`,

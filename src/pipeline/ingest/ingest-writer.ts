@@ -1,6 +1,7 @@
+import { writeLogEntries, type LogEntry } from '../../log/log-writer.js';
 import type { SqlExecutor } from '../../storage/database.js';
-import type { Channel, InvitationState, LogLevel, PendingInvitation, StoredPrefill } from '../../storage/schema.js';
-import type { EventAction, EventChannel } from '../../timeline/event-numbers.js';
+import type { Channel, InvitationState, PendingInvitation, StoredPrefill } from '../../storage/schema.js';
+import { writeTimelineEntries, type TimelineEntry } from '../../timeline/timeline-writer.js';
 
 /** A record refused at ingest: it becomes an invitation row at once, in its final state. */
 export interface RefusedRow {
@@ -21,28 +22,16 @@ export interface PendingGroup {
   invitations: PendingInvitation[];
 }
 
-export interface EventRow {
-  invitationId: string;
-  action: EventAction;
-  channel: EventChannel;
-  message: string | null;
-  level: LogLevel | null;
-}
-
-export interface LogRow {
-  dispatchId: string | null;
-  level: LogLevel;
-  message: string;
-}
-
 /** Everything one request writes, in one transaction. */
 export interface IngestWrite {
   accountId: string;
   batchId: string;
   pending: PendingGroup[];
   refused: RefusedRow[];
-  events: EventRow[];
-  logs: LogRow[];
+  /** The refused records' timeline entries, of this account. */
+  events: Omit<TimelineEntry, 'accountId'>[];
+  /** Log entries of this account and batch. */
+  logs: Omit<LogEntry, 'accountId' | 'batchId'>[];
 }
 
 /** Pending groups per INSERT: three parameters each, well under PostgreSQL's 65,535. */
@@ -78,36 +67,14 @@ export async function writeIngest(sql: SqlExecutor, w: IngestWrite): Promise<voi
       [w.accountId, w.batchId, JSON.stringify(rows)],
     );
   }
-  if (w.events.length > 0) {
-    const e = w.events;
-    await sql.query(
-      `INSERT INTO invitation_events (account_id, invitation_id, action, channel, message, level)
-       SELECT $1, invitation_id, action, channel, message, level
-       FROM unnest($2::uuid[], $3::smallint[], $4::smallint[], $5::text[], $6::text[])
-         AS x(invitation_id, action, channel, message, level)`,
-      [
-        w.accountId,
-        e.map((r) => r.invitationId),
-        e.map((r) => r.action),
-        e.map((r) => r.channel),
-        e.map((r) => r.message),
-        e.map((r) => r.level),
-      ],
-    );
-  }
-  if (w.logs.length > 0) {
-    await sql.query(
-      `INSERT INTO log_entries (account_id, batch_id, dispatch_id, level, message)
-       SELECT $1, $2, dispatch_id, level, message FROM unnest($3::uuid[], $4::text[], $5::text[]) AS x(dispatch_id, level, message)`,
-      [
-        w.accountId,
-        w.batchId,
-        w.logs.map((l) => l.dispatchId),
-        w.logs.map((l) => l.level),
-        w.logs.map((l) => l.message),
-      ],
-    );
-  }
+  await writeTimelineEntries(
+    sql,
+    w.events.map((e) => ({ ...e, accountId: w.accountId })),
+  );
+  await writeLogEntries(
+    sql,
+    w.logs.map((l) => ({ ...l, accountId: w.accountId, batchId: w.batchId })),
+  );
 }
 
 // Each group's JSON is a parameter of its own: one array parameter holding them all would be

@@ -2,8 +2,8 @@ import type { DispatchDefinition, ExperiencePlatform } from '../../platforms/exp
 import type { SqlExecutor } from '../../storage/database.js';
 import type { Channel, StoredPrefill } from '../../storage/schema.js';
 import { channelTag } from '../ingest/record-rules.js';
-import { EventAction } from '../../timeline/event-numbers.js';
-import { eventChannelOf } from './schedule-first-messages.js';
+import { EventAction, eventChannelOf } from '../../timeline/event-numbers.js';
+import { writeTimelineEntries, type TimelineEntry } from '../../timeline/timeline-writer.js';
 
 /** A message that failed for good on its channel: Error (refused or given up) or Bounced. */
 export interface PermanentFailure {
@@ -75,7 +75,7 @@ export async function fallBackToNextChannel(
   now: Date,
 ): Promise<number> {
   const at = now.toISOString();
-  let scheduled = 0;
+  const entries: TimelineEntry[] = [];
   for (const failure of failures) {
     const dispatch = definitions.get(failure.dispatchId);
     if (!dispatch?.policy?.channelFallback) continue;
@@ -105,7 +105,6 @@ export async function fallBackToNextChannel(
       ],
     );
     if (inserted.length === 0) continue;
-    scheduled += 1;
     await sql.query(`UPDATE invitations SET channel = $2, target = $3, updated_at = $4 WHERE id = $1`, [
       failure.invitationId,
       next.channel,
@@ -119,18 +118,16 @@ export async function fallBackToNextChannel(
       [failure.invitationId, failure.channel, at, `Not sent: the invitation fell back to the ${next.channel} channel`],
     );
     const what = failure.status === 'bounced' ? 'bounced' : 'failed permanently';
-    await sql.query(
-      `INSERT INTO invitation_events (account_id, invitation_id, action, channel, message, level, occurred_at)
-       VALUES ($1, $2, $3, $4, $5, 'Information', $6)`,
-      [
-        failure.accountId,
-        failure.invitationId,
-        EventAction.Scheduled,
-        eventChannelOf[next.channel],
-        `Channel fallback: the ${failure.channel} message (reminder level ${failure.reminderLevel}) ${what}; sending by ${next.channel} instead`,
-        at,
-      ],
-    );
+    entries.push({
+      accountId: failure.accountId,
+      invitationId: failure.invitationId,
+      action: EventAction.Scheduled,
+      channel: eventChannelOf(next.channel),
+      message: `Channel fallback: the ${failure.channel} message (reminder level ${failure.reminderLevel}) ${what}; sending by ${next.channel} instead`,
+      level: 'Information',
+      occurredAt: now,
+    });
   }
-  return scheduled;
+  await writeTimelineEntries(sql, entries);
+  return entries.length;
 }

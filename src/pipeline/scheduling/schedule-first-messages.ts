@@ -2,7 +2,8 @@ import type { Clock } from '../../clock.js';
 import type { DispatchDefinition } from '../../platforms/experience-platform.js';
 import type { SqlExecutor } from '../../storage/database.js';
 import type { Channel, StoredPrefill } from '../../storage/schema.js';
-import { EventAction, EventChannel } from '../../timeline/event-numbers.js';
+import { EventAction, EventChannel, eventChannelOf } from '../../timeline/event-numbers.js';
+import { writeTimelineEntries, type TimelineEntry } from '../../timeline/timeline-writer.js';
 import { nextOpening } from './send-window.js';
 
 export const TIMEZONE_TAG = 'cc_timezone';
@@ -13,12 +14,6 @@ export interface TokenedInvitation {
   channel: Channel;
   prefills: StoredPrefill[];
 }
-
-export const eventChannelOf: Record<Channel, number> = {
-  email: EventChannel.Email,
-  sms: EventChannel.SMS,
-  whatsapp: EventChannel.WhatsApp,
-};
 
 /** The recipient's time zone (a cc_timezone prefill, stored unhashed), when there is one. */
 export function recipientZone(dispatch: DispatchDefinition, prefills: readonly StoredPrefill[]): string | undefined {
@@ -101,40 +96,37 @@ export async function scheduleFirstMessages(
         scheduled.map((s) => dispatch.channelVendors[s.invitation.channel] ?? null),
       ],
     );
-    await sql.query(
-      `INSERT INTO invitation_events (account_id, invitation_id, action, channel, message, occurred_at)
-       SELECT $1, invitation_id, $2, channel, message, $3 FROM unnest($4::uuid[], $5::smallint[], $6::text[])
-         AS x(invitation_id, channel, message)`,
-      [
-        accountId,
-        EventAction.Scheduled,
-        now.toISOString(),
-        scheduled.map((s) => s.invitation.id),
-        scheduled.map((s) => eventChannelOf[s.invitation.channel]),
-        scheduled.map((s) =>
-          s.dueAt.getTime() > now.getTime()
-            ? `Deferred to the send window's next opening: ${s.dueAt.toISOString()}`
-            : 'Scheduled to go out now',
-        ),
-      ],
-    );
   }
   if (throttled.length > 0 && fatigue) {
     await sql.query(`UPDATE invitations SET state = 'throttled', updated_at = $2 WHERE id = ANY($1::uuid[])`, [
       throttled,
       now.toISOString(),
     ]);
-    await sql.query(
-      `INSERT INTO invitation_events (account_id, invitation_id, action, channel, message, level, occurred_at)
-       SELECT $1, id, $2, $3, $4, 'Information', $5 FROM unnest($6::uuid[]) AS x(id)`,
-      [
-        accountId,
-        EventAction.Throttled,
-        EventChannel.DispatchAPI,
-        `Throttled by the fatigue rule: at most ${fatigue.maxInvitations} invitations per ${fatigue.perDays} days to the same UUID`,
-        now.toISOString(),
-        throttled,
-      ],
-    );
   }
+  const entries = scheduled.map((s): TimelineEntry => ({
+    accountId,
+    invitationId: s.invitation.id,
+    action: EventAction.Scheduled,
+    channel: eventChannelOf(s.invitation.channel),
+    message:
+      s.dueAt.getTime() > now.getTime()
+        ? `Deferred to the send window's next opening: ${s.dueAt.toISOString()}`
+        : 'Scheduled to go out now',
+    occurredAt: now,
+  }));
+  if (fatigue) {
+    const message = `Throttled by the fatigue rule: at most ${fatigue.maxInvitations} invitations per ${fatigue.perDays} days to the same UUID`;
+    for (const invitationId of throttled) {
+      entries.push({
+        accountId,
+        invitationId,
+        action: EventAction.Throttled,
+        channel: EventChannel.DispatchAPI,
+        message,
+        level: 'Information',
+        occurredAt: now,
+      });
+    }
+  }
+  await writeTimelineEntries(sql, entries);
 }

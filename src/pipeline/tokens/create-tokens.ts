@@ -7,6 +7,8 @@ import type { Database, SqlExecutor } from '../../storage/database.js';
 import type { PendingInvitation } from '../../storage/schema.js';
 import { scheduleFirstMessages } from '../scheduling/schedule-first-messages.js';
 import { EventAction, EventChannel } from '../../timeline/event-numbers.js';
+import { writeTimelineEntries, type TimelineEntry } from '../../timeline/timeline-writer.js';
+import { writeLogEntries } from '../../log/log-writer.js';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 export interface TokenServices {
@@ -78,6 +80,8 @@ export async function createTokensForDispatch(
 interface Claimed {
   groupIds: number[];
   invitations: PendingInvitation[];
+  /** When each invitation was accepted (its group's creation), in the order of `invitations`. */
+  acceptedAt: Date[];
   /** How long ago the oldest of them was accepted. */
   ageMs: number;
 }
@@ -102,22 +106,25 @@ async function claim(sql: SqlExecutor, dispatchId: string, limit: number): Promi
     count += group.invitation_count;
   }
   const groupIds = taken.map((g) => Number(g.id));
-  if (groupIds.length === 0) return { groupIds, invitations: [], ageMs: 0 };
-  const rows = await sql.query<{ invitations: string }>(
-    `SELECT invitations FROM pending_invitations WHERE id = ANY($1::bigint[]) ORDER BY id`,
+  if (groupIds.length === 0) return { groupIds, invitations: [], acceptedAt: [], ageMs: 0 };
+  const rows = await sql.query<{ invitations: string; created_at: Date | string }>(
+    `SELECT invitations, created_at FROM pending_invitations WHERE id = ANY($1::bigint[]) ORDER BY id`,
     [groupIds],
   );
-  return {
-    groupIds,
-    invitations: rows.flatMap((r) => JSON.parse(r.invitations) as PendingInvitation[]),
-    ageMs: Math.max(...taken.map((g) => Number(g.age_ms))),
-  };
+  const invitations: PendingInvitation[] = [];
+  const acceptedAt: Date[] = [];
+  for (const row of rows) {
+    const group = JSON.parse(row.invitations) as PendingInvitation[];
+    invitations.push(...group);
+    acceptedAt.push(...group.map(() => new Date(row.created_at)));
+  }
+  return { groupIds, invitations, acceptedAt, ageMs: Math.max(...taken.map((g) => Number(g.age_ms))) };
 }
 
 /**
  * Turns claimed groups into invitation rows in `state` (with their tokens, in the order of the
- * groups' invitations, when there are some), writes their Requested entries dated at acceptance,
- * and deletes the groups.
+ * groups' invitations, when there are some), writes their Requested entries dated at acceptance
+ * followed by `next` (what became of them), and deletes the groups.
  */
 async function materialize(
   sql: SqlExecutor,
@@ -125,6 +132,7 @@ async function materialize(
   claimed: Claimed,
   state: 'token_created' | 'token_failed',
   tokens: readonly string[] | null,
+  next: readonly TimelineEntry[],
 ): Promise<void> {
   const ids = claimed.invitations.map((i) => i.id);
   await sql.query(
@@ -139,12 +147,14 @@ async function materialize(
      WHERE p.id = ANY($1::bigint[])`,
     [claimed.groupIds, state, ids, tokens ?? ids.map(() => null)],
   );
-  await sql.query(
-    `INSERT INTO invitation_events (account_id, invitation_id, action, channel, occurred_at)
-     SELECT $1, i.id, $2, $3, i.created_at
-     FROM unnest($4::uuid[]) WITH ORDINALITY AS x(id, n) JOIN invitations i ON i.id = x.id ORDER BY x.n`,
-    [accountId, EventAction.Requested, EventChannel.DispatchAPI, ids],
-  );
+  const requested = ids.map((invitationId, n): TimelineEntry => ({
+    accountId,
+    invitationId,
+    action: EventAction.Requested,
+    channel: EventChannel.DispatchAPI,
+    occurredAt: claimed.acceptedAt[n],
+  }));
+  await writeTimelineEntries(sql, [...requested, ...next]);
   await sql.query(`DELETE FROM pending_invitations WHERE id = ANY($1::bigint[])`, [claimed.groupIds]);
 }
 
@@ -173,17 +183,21 @@ async function createOneBatch(
   if (tokens.length !== batch.length) {
     throw new Error(`the platform returned ${tokens.length} tokens for ${batch.length} records`);
   }
-  const ids = batch.map((p) => p.id);
-  await materialize(sql, accountId, claimed, 'token_created', tokens);
-  await sql.query(
-    `INSERT INTO invitation_events (account_id, invitation_id, action, channel, target_id)
-     SELECT $1, id, $2, $3, token FROM unnest($4::uuid[], $5::text[]) AS x(id, token)`,
-    [accountId, EventAction.TokenCreated, EventChannel.DispatchAPI, ids, tokens],
-  );
-  await sql.query(`INSERT INTO log_entries (account_id, dispatch_id, level, message) VALUES ($1, $2, 'Debug', $3)`, [
+  const tokenCreated = batch.map((p, n): TimelineEntry => ({
     accountId,
-    dispatchId,
-    `Survey tokens created and recorded for ${batch.length} invitations`,
+    invitationId: p.id,
+    action: EventAction.TokenCreated,
+    channel: EventChannel.DispatchAPI,
+    targetId: tokens[n],
+  }));
+  await materialize(sql, accountId, claimed, 'token_created', tokens, tokenCreated);
+  await writeLogEntries(sql, [
+    {
+      accountId,
+      dispatchId,
+      level: 'Debug',
+      message: `Survey tokens created and recorded for ${batch.length} invitations`,
+    },
   ]);
   await scheduleFirstMessages(sql, services.clock, accountId, dispatch, batch);
   return { kind: 'created', count: batch.length };
@@ -202,21 +216,23 @@ async function markFailedBatch(
   const reason = error instanceof Error ? error.message : String(error);
   await services.database.transaction(async (tx) => {
     const claimed = await claim(tx.sql, dispatchId, services.config.tokenBatchSize);
-    const ids = claimed.invitations.map((p) => p.id);
-    await materialize(tx.sql, accountId, claimed, 'token_failed', null);
-    await tx.sql.query(
-      `INSERT INTO invitation_events (account_id, invitation_id, action, channel, message, level)
-       SELECT $1, id, $2, $3, $4, 'Error' FROM unnest($5::uuid[]) AS x(id)`,
-      [accountId, EventAction.Error, EventChannel.DispatchAPI, `Survey token creation failed: ${reason}`, ids],
-    );
-    await tx.sql.query(
-      `INSERT INTO log_entries (account_id, dispatch_id, level, message) VALUES ($1, $2, 'Error', $3)`,
-      [
+    const failed = claimed.invitations.map((p): TimelineEntry => ({
+      accountId,
+      invitationId: p.id,
+      action: EventAction.Error,
+      channel: EventChannel.DispatchAPI,
+      message: `Survey token creation failed: ${reason}`,
+      level: 'Error',
+    }));
+    await materialize(tx.sql, accountId, claimed, 'token_failed', null, failed);
+    await writeLogEntries(tx.sql, [
+      {
         accountId,
         dispatchId,
-        `Survey token creation failed after every retry for ${ids.length} invitations: ${reason}`,
-      ],
-    );
+        level: 'Error',
+        message: `Survey token creation failed after every retry for ${failed.length} invitations: ${reason}`,
+      },
+    ]);
     await services.queue.enqueue(tx, 'tokens.create', payload);
   });
 }

@@ -1,31 +1,7 @@
-import { hashPii } from '../../privacy/pii-hash.js';
 import { openOriginals, type SealedOriginalsRow } from '../../privacy/sealed-originals.js';
+import { isStoredHashed, type StoredIdentifiers } from '../../privacy/stored-identifiers.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { SqlExecutor } from '../../storage/database.js';
-import type { HashAlgorithm, StoredPrefill } from '../../storage/schema.js';
-
-/** An invitation's identifiers as stored: each hashed or not, as its question says. */
-export interface StoredIdentifiers {
-  uuid: string | null;
-  target: string | null;
-  prefills: readonly StoredPrefill[];
-}
-
-const storedHashed = (value: string, prefills: readonly StoredPrefill[]) =>
-  prefills.some((p) => p.hashed && p.input === value);
-
-/**
- * The hashed form of a stored identifier: as it is when its question is PII-hash, otherwise hashed
- * here the way ingest hashes (trimmed, lower-cased), so events only ever carry hashes.
- */
-export function hashedIdentifier(
-  value: string | null,
-  prefills: readonly StoredPrefill[],
-  algorithm: HashAlgorithm,
-): string | null {
-  if (value === null || value.trim() === '') return null;
-  return storedHashed(value, prefills) ? value : hashPii(value.trim(), algorithm);
-}
 
 /**
  * The original identifiers of some invitations, for subscriptions allowed personal data: values
@@ -46,7 +22,7 @@ export async function originalIdentifiers(
   const original = (value: string | null, row: StoredIdentifiers, opened: Map<string, string>) => {
     if (value === null) return null;
     // A hashed value whose original is no longer kept stays hashed rather than failing.
-    return storedHashed(value, row.prefills) ? (opened.get(value) ?? value) : value;
+    return isStoredHashed(value, row.prefills) ? (opened.get(value) ?? value) : value;
   };
   for (const r of rows) {
     const opened = openOriginals(vault, r);

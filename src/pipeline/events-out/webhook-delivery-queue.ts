@@ -1,3 +1,4 @@
+import { writeLogEntries } from '../../log/log-writer.js';
 import type { SqlExecutor } from '../../storage/database.js';
 import type { EventEnvelope } from './envelope.js';
 
@@ -32,7 +33,7 @@ export interface ClaimLimits {
  * ago that their sender must have died), and the oldest pending delivery of their invitation for
  * their subscription — so one invitation has at most one delivery in flight per subscription and
  * its events arrive in order. At most `limits.perSubscription` (or the partial room) per
- * subscription. The claim commits at once; the outcome is written by recordOutcomes().
+ * subscription. The claim commits at once; the outcome is written by recordDeliveryOutcomes().
  */
 export async function claimDueDeliveries(
   sql: SqlExecutor,
@@ -113,7 +114,7 @@ export interface DeliveryOutcome {
   nextAttemptAt: Date | null;
 }
 
-/** A subscription disabled by recordOutcomes(): it failed continuously for too long. */
+/** A subscription disabled by recordDeliveryOutcomes(): it failed continuously for too long. */
 export interface DisabledSubscription {
   id: string;
   accountId: string;
@@ -126,7 +127,7 @@ export interface DisabledSubscription {
  * failures start it; a subscription failing since before `disableBefore` is disabled, with an
  * Error log entry for its account saying why.
  */
-export async function recordOutcomes(
+export async function recordDeliveryOutcomes(
   sql: SqlExecutor,
   outcomes: readonly DeliveryOutcome[],
   now: Date,
@@ -201,11 +202,14 @@ export async function recordOutcomes(
      FROM unnest($1::uuid[], $2::text[]) AS x(id, reason) WHERE s.id = x.id`,
     [result.map((d) => d.id), result.map((d) => d.reason)],
   );
-  await sql.query(
-    `INSERT INTO log_entries (account_id, level, message, occurred_at)
-     SELECT account_id, 'Error', 'Webhook subscription ' || id || ' disabled: ' || reason, $3
-     FROM unnest($1::uuid[], $2::uuid[], $4::text[]) AS x(id, account_id, reason)`,
-    [result.map((d) => d.id), result.map((d) => d.accountId), now.toISOString(), result.map((d) => d.reason)],
+  await writeLogEntries(
+    sql,
+    result.map((d) => ({
+      accountId: d.accountId,
+      level: 'Error',
+      message: `Webhook subscription ${d.id} disabled: ${d.reason}`,
+      occurredAt: now,
+    })),
   );
   return result;
 }

@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { normalizeEmail, normalizeMobile } from '../pipeline/ingest/contact-values.js';
+import { normalizeEmail, normalizeMobile } from '../contacts/contact-values.js';
 import type { PlatformSettings } from '../platforms/experience-platform.js';
 import { hashPii } from '../privacy/pii-hash.js';
 

@@ -6,7 +6,7 @@ import type { Database, SqlExecutor } from '../../storage/database.js';
 import type { Channel, MessageStatus } from '../../storage/schema.js';
 import type { ReplyReport, ReportedStatus, StatusReport } from '../../vendors/vendor.js';
 import { readableError } from '../dispatch/record-outcomes.js';
-import { normalizeMobile } from '../ingest/contact-values.js';
+import { normalizeMobile } from '../../contacts/contact-values.js';
 import { fallBackToNextChannel, fallbackDefinitions, type PermanentFailure } from '../scheduling/channel-fallback.js';
 import { EventAction, eventChannelOf } from '../../timeline/event-numbers.js';
 import { writeTimelineEntries } from '../../timeline/timeline-writer.js';

@@ -1,7 +1,7 @@
 import type { DispatchDefinition, PlatformQuestion, PlatformSettings } from '../../platforms/experience-platform.js';
 import { hashPii } from '../../privacy/pii-hash.js';
 import type { Channel, StoredPrefill } from '../../storage/schema.js';
-import { normalizeEmail, normalizeMobile, type Normalized } from './contact-values.js';
+import { normalizeEmail, normalizeMobile, type Normalized } from '../../contacts/contact-values.js';
 import type { RawPrefill } from './request-body.js';
 
 /** The question tag that holds each channel's address. */

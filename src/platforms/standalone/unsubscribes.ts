@@ -1,7 +1,7 @@
 import { and, count, desc, eq, sql } from 'drizzle-orm';
 import { getAccount } from '../../accounts/accounts.js';
 import { invalidField, notFound } from '../../errors.js';
-import { normalizeEmail, normalizeMobile, type Normalized } from '../../pipeline/ingest/contact-values.js';
+import { normalizeEmail, normalizeMobile, type Normalized } from '../../contacts/contact-values.js';
 import { hashPii } from '../../privacy/pii-hash.js';
 import type { Db } from '../../storage/database.js';
 import { unsubscribes } from '../../storage/schema.js';

@@ -1,5 +1,5 @@
 import { FormatRegistry, Type } from '@sinclair/typebox';
-import { normalizeEmail } from '../../pipeline/ingest/contact-values.js';
+import { normalizeEmail } from '../../contacts/contact-values.js';
 
 // TypeBox's Value.Check knows no formats until they are registered; the email rule is the one
 // Herald applies to recipients.

@@ -3,7 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import { countAccountRows, postDispatchRequest, recordOf, stopTestHerald, type ErrorBody } from '../../support/ingest.js';
+import {
+  countAccountRows,
+  postDispatchRequest,
+  recordOf,
+  stopTestHerald,
+  type ErrorBody,
+} from '../../support/ingest.js';
 import { seedDispatch, type SeededDispatch } from '../../support/platform.js';
 
 const HOSTILE = [

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invitations } from '../../../src/storage/schema.js';
 import { databaseKinds } from '../../support/databases.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import { expectError, seedDispatch, seedDispatchParts, seedTeam, SMTP_SETTINGS, UNKNOWN_ID } from '../../support/management.js';
+import {
+  expectError,
+  seedDispatch,
+  seedDispatchParts,
+  seedTeam,
+  SMTP_SETTINGS,
+  UNKNOWN_ID,
+} from '../../support/management.js';
 
 describe.each(databaseKinds())('dispatches on %s', (kind) => {
   let herald: TestHerald;

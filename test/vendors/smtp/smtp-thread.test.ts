@@ -4,7 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { senderWorker } from '../../../src/vendors/smtp/smtp-sender-thread.js';
 import { SmtpVendor } from '../../../src/vendors/smtp/smtp-vendor.js';
 import type { OutgoingMessage } from '../../../src/vendors/vendor.js';
-import { startHoldingSmtpServer, startSmtpSink, type HoldingSmtpServer, type SmtpSink } from '../../support/smtp-sink.js';
+import {
+  startHoldingSmtpServer,
+  startSmtpSink,
+  type HoldingSmtpServer,
+  type SmtpSink,
+} from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
 
 const vendorAt = (port: number) =>

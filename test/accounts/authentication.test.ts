@@ -6,7 +6,6 @@ import { accessTokens, users } from '../../src/storage/schema.js';
 import { seedAccount } from '../support/accounts.js';
 import { databaseKinds } from '../support/databases.js';
 import { startTestHerald, type TestHerald } from '../support/herald.js';
-import { dropPostgresDatabase } from '../support/postgres-cleanup.js';
 
 const TTL_SECONDS = 120;
 const PASSWORD = 'correct horse battery staple';
@@ -41,7 +40,6 @@ describe.each(databaseKinds())('sign-in, access tokens and API keys on %s', (kin
   });
   afterAll(async () => {
     await herald?.stop();
-    await dropPostgresDatabase(herald?.test.url);
   });
 
   async function createUser(role: 'admin' | 'operator' | 'viewer'): Promise<{ id: string; username: string }> {

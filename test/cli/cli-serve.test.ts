@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killStartedClis, parseJsonOutput, runCli, startServing } from '../support/cli.js';
 import { createPostgresDatabase, databaseKinds, type DatabaseKind } from '../support/databases.js';
 import { TEST_VAULT_KEYS } from '../support/herald.js';
-import { dropPostgresDatabase } from '../support/postgres-cleanup.js';
 import { makeTempDir, removeTempDirs } from '../support/temp-dirs.js';
 import { waitFor } from '../support/wait.js';
 
@@ -64,7 +63,6 @@ describe.each(databaseKinds())('durability of a CLI Herald on %s', (kind) => {
   beforeAll(async () => {
     installation = await install(kind);
   });
-  afterAll(() => dropPostgresDatabase(installation?.databaseUrl));
 
   it('keeps what it acknowledged through kill -9 and a restart', { timeout: 180_000 }, async () => {
     const first = await serve(installation);

@@ -5,7 +5,6 @@ import { httpStatusOf } from '../../src/http/error-status.js';
 import { seedAccount } from '../support/accounts.js';
 import { databaseKinds } from '../support/databases.js';
 import { startTestHerald, type TestHerald } from '../support/herald.js';
-import { dropPostgresDatabase } from '../support/postgres-cleanup.js';
 
 interface ErrorBody {
   error: { code: string; message: string; details?: { field: string; problem: string }[] };
@@ -69,7 +68,6 @@ describe.each(databaseKinds())('HTTP behaviour on %s', (kind) => {
   });
   afterAll(async () => {
     await herald?.stop();
-    await dropPostgresDatabase(herald?.test.url);
   });
 
   const postRaw = (

@@ -6,7 +6,6 @@ import { JobQueue } from '../../src/jobs/job-queue.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { databaseKinds, openTestDatabase, type TestDatabase } from '../support/databases.js';
-import { dropPostgresDatabase } from '../support/postgres-cleanup.js';
 import { waitFor } from '../support/wait.js';
 
 /** The payload these tests send: what a handler does with it is up to `fail`. */
@@ -73,7 +72,6 @@ describe.each(databaseKinds())('the job queue on %s', (kind) => {
   afterAll(async () => {
     await queue?.stop();
     await test?.database.close();
-    await dropPostgresDatabase(test?.url);
   });
 
   it('runs a job enqueued in a committed transaction, with its payload', async () => {

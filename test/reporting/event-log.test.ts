@@ -10,7 +10,6 @@ import {
   logRows,
   postDispatchRequest,
   recordOf,
-  stopTestHerald,
   type ErrorBody,
   type InvitationRow,
   type MultiStatus,
@@ -112,7 +111,7 @@ describe.each(databaseKinds())('POST /api/EventLog and GET /api/dispatchSingle o
     };
     b = { id: accountB.account.id, key: accountB.apiKey, d3, rows: await tokensFor(accountB.account.id, 1) };
   });
-  afterAll(() => stopTestHerald(herald));
+  afterAll(() => herald?.stop());
 
   async function eventLog(token: string | undefined, filter: unknown) {
     const answer = await apiRequest<Entry[]>(herald.url, '/api/EventLog', { method: 'POST', token, json: filter });
@@ -459,7 +458,7 @@ describe.each(databaseKinds())('POST /api/EventLog before the token job has run,
     // No workers: accepted invitations stay waiting for their tokens.
     herald = await startTestHerald(kind, { roles: { api: true, workers: false } });
   });
-  afterAll(() => stopTestHerald(herald));
+  afterAll(() => herald?.stop());
 
   it('starts the timeline of an accepted invitation with Requested, dated at acceptance', async () => {
     const { account, apiKey } = await seedAccount(herald.database);

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { databaseKinds, openTestDatabase, type TestDatabase } from '../support/databases.js';
-import { dropPostgresDatabase } from '../support/postgres-cleanup.js';
 
 describe.each(databaseKinds())('timeline entries of deleted invitations on %s', (kind) => {
   let test: TestDatabase | undefined;
   afterAll(async () => {
     await test?.database.close();
-    await dropPostgresDatabase(test?.url);
   });
 
   it('go with their invitation, and with their account, and no others go', async () => {

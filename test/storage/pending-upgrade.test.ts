@@ -14,7 +14,6 @@ import { openPglite } from '../../src/storage/pglite-database.js';
 import { openPostgres } from '../../src/storage/postgres-database.js';
 import type { PendingInvitation } from '../../src/storage/schema.js';
 import { createPostgresDatabase, databaseKinds, type DatabaseKind } from '../support/databases.js';
-import { dropPostgresDatabase } from '../support/postgres-cleanup.js';
 import { makeTempDir } from '../support/temp-dirs.js';
 
 /** The migrations before pending invitations existed: a copy of drizzle/ whose journal stops at 0006. */
@@ -58,10 +57,7 @@ async function databaseBeforePending(
 describe.each(databaseKinds())('upgrading a %s database with invitations waiting for their tokens', (kind) => {
   const opened: { database: Database; url: string | undefined }[] = [];
   afterAll(async () => {
-    for (const { database, url } of opened) {
-      await database.close();
-      await dropPostgresDatabase(url);
-    }
+    for (const { database } of opened) await database.close();
   });
 
   it('moves them, in order and unchanged, into pending groups of 1,000; refused invitations stay', async () => {

@@ -7,7 +7,6 @@ import * as schema from '../../src/storage/schema.js';
 import { repoRoot, runCli } from '../support/cli.js';
 import type { Database } from '../../src/storage/database.js';
 import { databaseKinds, openTestDatabase } from '../support/databases.js';
-import { dropPostgresDatabase } from '../support/postgres-cleanup.js';
 import { makeTempDir, removeTempDirs } from '../support/temp-dirs.js';
 
 afterAll(removeTempDirs);
@@ -134,7 +133,6 @@ describe.each(databaseKinds())('the migrated %s database matches schema.ts', (ki
       expect(Number(applied?.n)).toBe(journal.entries.length);
     } finally {
       await test.database.close();
-      await dropPostgresDatabase(test.url);
     }
   });
 });

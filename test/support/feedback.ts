@@ -7,7 +7,6 @@ import { seedAccount } from './accounts.js';
 import type { DatabaseKind } from './databases.js';
 import { startTestHerald, type TestHerald } from './herald.js';
 import { seedDispatch, type SeededDispatch } from './platform.js';
-import { dropPostgresDatabase } from './postgres-cleanup.js';
 
 /** The stored form of an identifier, computed independently of Herald's own hashing code. */
 export const sha512Of = (value: string) => `sha512:${createHash('sha512').update(value.toLowerCase()).digest('hex')}`;
@@ -18,12 +17,6 @@ export const sha512Of = (value: string) => `sha512:${createHash('sha512').update
  */
 export const startFeedbackHerald = (kind: DatabaseKind) =>
   startTestHerald(kind, { roles: { api: true, workers: false } });
-
-export async function stopFeedbackHerald(herald: TestHerald | undefined): Promise<void> {
-  if (!herald) return;
-  await herald.stop();
-  await dropPostgresDatabase(herald.test.url);
-}
 
 export interface Team {
   accountId: string;

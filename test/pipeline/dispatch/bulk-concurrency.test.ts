@@ -12,7 +12,6 @@ import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import { requestRecords } from '../../support/delivery.js';
 import { startTestHerald, TEST_VAULT_KEYS, type TestHerald } from '../../support/herald.js';
-import { stopTestHerald } from '../../support/ingest.js';
 import {
   addressOf,
   batchRows,
@@ -84,7 +83,7 @@ describe.each(databaseKinds())('several workers sending bulk batches on %s', (ki
   afterAll(async () => {
     await Promise.all(extra.map((w) => w.stop()));
     await second?.stop();
-    await stopTestHerald(herald);
+    await herald?.stop();
     await fake?.close();
   });
 

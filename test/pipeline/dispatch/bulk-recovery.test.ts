@@ -4,7 +4,7 @@ import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import { requestRecords } from '../../support/delivery.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import { eventRows, invitationRows, stopTestHerald } from '../../support/ingest.js';
+import { eventRows, invitationRows } from '../../support/ingest.js';
 import type { SeededDispatch } from '../../support/platform.js';
 import {
   addressOf,
@@ -40,7 +40,7 @@ describe.each(databaseKinds())('bulk batches interrupted or refused on %s', (kin
     });
   });
   afterAll(async () => {
-    await stopTestHerald(herald);
+    await herald?.stop();
     await Promise.all(fakes.map((f) => f.close()));
   });
 

@@ -10,7 +10,6 @@ import { createPostgresDatabase, databaseKinds } from '../../support/databases.j
 import { loopbackSmtpSettings } from '../../support/delivery.js';
 import { TEST_VAULT_KEYS } from '../../support/herald.js';
 import { apiRequest, type MultiStatus } from '../../support/ingest.js';
-import { dropPostgresDatabase } from '../../support/postgres-cleanup.js';
 import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.js';
 import { makeTempDir, removeTempDirs } from '../../support/temp-dirs.js';
 import { waitFor } from '../../support/wait.js';
@@ -50,7 +49,6 @@ describe.each(databaseKinds())('crash safety of a CLI Herald on %s', (kind) => {
   afterAll(async () => {
     await killStartedClis();
     await sink?.close();
-    await dropPostgresDatabase(databaseUrl);
   });
 
   /** Runs `work` on the installation's database while no Herald process runs on it. */

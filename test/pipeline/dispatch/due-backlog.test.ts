@@ -15,7 +15,6 @@ import { databaseKinds, openTestDatabase, type TestDatabase } from '../../suppor
 import { pointVendorAt } from '../../support/delivery.js';
 import { TEST_VAULT_KEYS } from '../../support/herald.js';
 import { seedDispatch } from '../../support/platform.js';
-import { dropPostgresDatabase } from '../../support/postgres-cleanup.js';
 import { startHoldingSmtpServer, type HoldingSmtpServer } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -62,7 +61,6 @@ describe.each(databaseKinds())('the due backlog token creation waits on, on %s',
       for (const release of smtp.held.splice(0)) release();
     await smtp?.close();
     await test?.database.close();
-    await dropPostgresDatabase(test?.url);
   });
 
   it('counts the messages a claim could take now, and stops counting at the limit', async () => {

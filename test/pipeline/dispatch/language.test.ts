@@ -3,7 +3,6 @@ import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import { api, mailsTo, requestRecords, seedSinkDispatch } from '../../support/delivery.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import { stopTestHerald } from '../../support/ingest.js';
 import type { SeededDispatch } from '../../support/platform.js';
 import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
@@ -44,7 +43,7 @@ describe.each(databaseKinds())('the language of a message on %s', (kind) => {
     templateId = template.body.id;
   });
   afterAll(async () => {
-    await stopTestHerald(herald);
+    await herald?.stop();
     await sink?.close();
   });
 

@@ -4,7 +4,7 @@ import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import { api, mailsTo, requestRecords, seedSinkDispatch, SinkRules, waitForMessage } from '../../support/delivery.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import { eventRows, keyFor, stopTestHerald, type ErrorBody } from '../../support/ingest.js';
+import { eventRows, keyFor, type ErrorBody } from '../../support/ingest.js';
 import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
 import { dsnFor, sendToBounceEndpoint, sentMessage } from '../../support/status.js';
@@ -53,7 +53,7 @@ describe.each(databaseKinds())('manual retry on %s', (kind) => {
     });
   });
   afterAll(async () => {
-    await stopTestHerald(herald);
+    await herald?.stop();
     await sink?.close();
   });
 

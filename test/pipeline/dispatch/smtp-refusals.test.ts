@@ -13,7 +13,7 @@ import {
   type MessageRow,
 } from '../../support/delivery.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import { eventRows, stopTestHerald } from '../../support/ingest.js';
+import { eventRows } from '../../support/ingest.js';
 import type { SeededDispatch } from '../../support/platform.js';
 import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
@@ -38,8 +38,8 @@ describe.each(databaseKinds())('SMTP errors on %s', (kind) => {
     stubborn = await startTestHerald(kind, { env: { ...FAST, HERALD_SEND_MAX_ATTEMPTS: '2' } });
   });
   afterAll(async () => {
-    await stopTestHerald(herald);
-    await stopTestHerald(stubborn);
+    await herald?.stop();
+    await stubborn?.stop();
     await sink?.close();
   });
 

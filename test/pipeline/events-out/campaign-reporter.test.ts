@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import type { TestHerald } from '../../support/herald.js';
-import { postDispatchRequest, recordOf, stopTestHerald } from '../../support/ingest.js';
+import { postDispatchRequest, recordOf } from '../../support/ingest.js';
 import { seedDispatch, type SeededDispatch } from '../../support/platform.js';
 import { waitFor } from '../../support/wait.js';
 import { client, startEventsHerald, startRecorder, type RecordedPost } from '../../support/events-out.js';
@@ -80,7 +80,7 @@ describe.each(databaseKinds())('the campaign reporter on %s', (kind) => {
   });
   afterAll(async () => {
     await Promise.all(recorders.map((r) => r.close()));
-    await stopTestHerald(herald);
+    await herald?.stop();
   });
 
   it('posts state changes and statistics as JSON, retrying failed posts in order', async () => {

@@ -5,7 +5,7 @@ import { hashPii } from '../../../src/privacy/pii-hash.js';
 import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import { invitationRows, postDispatchRequest, recordOf, stopTestHerald } from '../../support/ingest.js';
+import { invitationRows, postDispatchRequest, recordOf } from '../../support/ingest.js';
 import { seedDispatch } from '../../support/platform.js';
 import { waitFor } from '../../support/wait.js';
 import {
@@ -36,7 +36,7 @@ describe.each(databaseKinds())('webhook delivery on %s', (kind) => {
   });
   afterAll(async () => {
     await Promise.all(catchers.map((c) => c.close()));
-    await stopTestHerald(herald);
+    await herald?.stop();
   });
 
   async function catcher(options: Parameters<typeof startWebhookCatcher>[0] = {}) {
@@ -297,7 +297,7 @@ describe.each(databaseKinds())('the event outbox on %s', (kind) => {
     // No workers, so no relay empties the outbox while it is looked at.
     herald = await startTestHerald(kind, { roles: { api: true, workers: false } });
   });
-  afterAll(() => stopTestHerald(herald));
+  afterAll(() => herald?.stop());
 
   it('queues the events of accounts with an active subscription, and only theirs', async () => {
     const queuedFor = async (accountId: string) => {

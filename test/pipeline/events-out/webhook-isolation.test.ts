@@ -3,7 +3,7 @@ import { startWebhookCatcher, type WebhookCatcher } from '../../../src/demo/webh
 import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import type { TestHerald } from '../../support/herald.js';
-import { invitationRows, stopTestHerald } from '../../support/ingest.js';
+import { invitationRows } from '../../support/ingest.js';
 import { seedDispatch } from '../../support/platform.js';
 import { waitFor } from '../../support/wait.js';
 import { deliveryLog, requestInvitations, startEventsHerald, subscribe } from '../../support/events-out.js';
@@ -23,7 +23,7 @@ describe.each(databaseKinds())('a stalled receiver on %s', (kind) => {
   });
   afterAll(async () => {
     await Promise.all(catchers.map((c) => c.close()));
-    await stopTestHerald(herald);
+    await herald?.stop();
   });
 
   it("holds only its own subscription's slots: other subscriptions and new requests go on", async () => {

@@ -3,7 +3,7 @@ import { startWebhookCatcher, type CatcherAnswer, type WebhookCatcher } from '..
 import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import type { TestHerald } from '../../support/herald.js';
-import { invitationRows, stopTestHerald } from '../../support/ingest.js';
+import { invitationRows } from '../../support/ingest.js';
 import { seedDispatch } from '../../support/platform.js';
 import { waitFor } from '../../support/wait.js';
 import {
@@ -36,7 +36,7 @@ describe.each(databaseKinds())('webhook retries on %s', (kind) => {
   });
   afterAll(async () => {
     await Promise.all(catchers.map((c) => c.close()));
-    await stopTestHerald(herald);
+    await herald?.stop();
   });
 
   it("retries after a 5xx and after a timeout, and delivers each invitation's events in order", async () => {
@@ -134,7 +134,7 @@ describe.each(databaseKinds())('webhook dead letters on %s', (kind) => {
   });
   afterAll(async () => {
     await Promise.all(catchers.map((c) => c.close()));
-    await stopTestHerald(herald);
+    await herald?.stop();
   });
 
   it('dead-letters a delivery after the retry horizon and replays it with the same event id', async () => {
@@ -209,7 +209,7 @@ describe.each(databaseKinds())('disabling a failing subscription on %s', (kind) 
   });
   afterAll(async () => {
     await Promise.all(catchers.map((c) => c.close()));
-    await stopTestHerald(herald);
+    await herald?.stop();
   });
 
   it('disables a subscription failing for longer than the limit, says why, and resumes it when re-enabled', async () => {

@@ -5,7 +5,7 @@ import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import { mailsTo, requestRecords, seedSinkDispatch } from '../../support/delivery.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import { eventRows, stopTestHerald } from '../../support/ingest.js';
+import { eventRows } from '../../support/ingest.js';
 import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
 import { callbackCount, dsnFor, sendToBounceEndpoint, sentMessage, statusRows } from '../../support/status.js';
@@ -40,7 +40,7 @@ describe.each(databaseKinds())('SMTP bounces on %s', (kind) => {
     bouncePort = herald.bouncePort!;
   });
   afterAll(async () => {
-    await stopTestHerald(herald);
+    await herald?.stop();
     await sink?.close();
   });
 

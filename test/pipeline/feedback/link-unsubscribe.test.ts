@@ -12,7 +12,6 @@ import {
   seedTeam,
   sha512Of,
   startFeedbackHerald,
-  stopFeedbackHerald,
   unknownToken,
   type Team,
 } from '../../support/feedback.js';
@@ -30,7 +29,7 @@ describe.each(databaseKinds())('unsubscribe link /u/{token} on %s', (kind) => {
     herald = await startFeedbackHerald(kind);
     team = await seedTeam(herald);
   });
-  afterAll(() => stopFeedbackHerald(herald));
+  afterAll(() => herald?.stop());
 
   const unsubscribeRows = (accountId: string) =>
     herald.database.sql.query<{ identifier_hash: string; source: string; created_at: Date }>(

@@ -9,7 +9,6 @@ import {
   invite,
   seedTeam,
   startFeedbackHerald,
-  stopFeedbackHerald,
   unknownToken,
   type Team,
 } from '../../support/feedback.js';
@@ -21,7 +20,7 @@ describe.each(databaseKinds())('survey link /s/{token} on %s', (kind) => {
     herald = await startFeedbackHerald(kind);
     team = await seedTeam(herald);
   });
-  afterAll(() => stopFeedbackHerald(herald));
+  afterAll(() => herald?.stop());
 
   const open = (token: string, method = 'GET') => herald.request(`/s/${token}`, { method, redirect: 'manual' });
   const setSurveyUrl = (url: string | null) =>

@@ -11,7 +11,6 @@ import {
   messageStatuses,
   seedTeam,
   startFeedbackHerald,
-  stopFeedbackHerald,
   type Team,
 } from '../../support/feedback.js';
 
@@ -29,7 +28,7 @@ describe.each(databaseKinds())('POST /api/responses on %s', (kind) => {
     herald = await startFeedbackHerald(kind);
     team = await seedTeam(herald);
   });
-  afterAll(() => stopFeedbackHerald(herald));
+  afterAll(() => herald?.stop());
 
   const respond = (json: unknown, token: string | undefined = team.apiKey) =>
     herald.request('/api/responses', { method: 'POST', token, json });

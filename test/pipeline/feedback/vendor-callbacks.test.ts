@@ -5,7 +5,7 @@ import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import { api, requestRecords } from '../../support/delivery.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import { apiRequest, eventRows, stopTestHerald } from '../../support/ingest.js';
+import { apiRequest, eventRows } from '../../support/ingest.js';
 import {
   callbackCount,
   createSmsVendor,
@@ -33,7 +33,7 @@ describe.each(databaseKinds())('vendor callbacks on %s', (kind) => {
       env: { HERALD_TOKEN_FLUSH_MS: '0', HERALD_DELIVERY_POLL_MS: '50', HERALD_CALLBACK_BODY_LIMIT_BYTES: '65536' },
     });
   });
-  afterAll(() => stopTestHerald(herald));
+  afterAll(() => herald?.stop());
 
   /** A new account with a test SMS vendor, and one invitation whose SMS has been sent. */
   async function sentSms() {

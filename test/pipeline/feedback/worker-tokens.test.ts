@@ -3,15 +3,7 @@ import { EventAction } from '../../../src/timeline/event-numbers.js';
 import { databaseKinds } from '../../support/databases.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
 import { waitFor } from '../../support/wait.js';
-import {
-  eventsOf,
-  invitationOf,
-  requestInvitation,
-  seedTeam,
-  sha512Of,
-  stopFeedbackHerald,
-  type Team,
-} from '../../support/feedback.js';
+import { eventsOf, invitationOf, requestInvitation, seedTeam, sha512Of, type Team } from '../../support/feedback.js';
 
 describe.each(databaseKinds())('links with tokens made by the workers on %s', (kind) => {
   let herald: TestHerald;
@@ -20,7 +12,7 @@ describe.each(databaseKinds())('links with tokens made by the workers on %s', (k
     herald = await startTestHerald(kind, { env: { HERALD_TOKEN_FLUSH_MS: '0' } });
     team = await seedTeam(herald);
   });
-  afterAll(() => stopFeedbackHerald(herald));
+  afterAll(() => herald?.stop());
 
   it('opens the survey and unsubscribes through the links of a real invitation', async () => {
     expect(await requestInvitation(herald, team, 'live-1', 'live@example.com')).toBe(202);

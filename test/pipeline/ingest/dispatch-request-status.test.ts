@@ -12,7 +12,6 @@ import {
   logRows,
   postDispatchRequest,
   recordOf,
-  stopTestHerald,
   type ErrorBody,
   type MultiStatus,
 } from '../../support/ingest.js';
@@ -26,7 +25,7 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
     // No workers: accepted invitations stay "requested", so every state below is the ingest's own.
     herald = await startTestHerald(kind, { roles: { api: true, workers: false } });
   });
-  afterAll(() => stopTestHerald(herald));
+  afterAll(() => herald?.stop());
 
   async function setup() {
     const { account, apiKey } = await seedAccount(herald.database);
@@ -471,7 +470,7 @@ describe.each(databaseKinds())('configured size limits on %s', (kind) => {
       env: { HERALD_MAX_RECORDS: '3', HERALD_MAX_DISPATCHES: '2' },
     });
   });
-  afterAll(() => stopTestHerald(herald));
+  afterAll(() => herald?.stop());
 
   it('answers 413 above HERALD_MAX_RECORDS, counting records across dispatches, before checking the shape', async () => {
     const { account, apiKey } = await seedAccount(herald.database);

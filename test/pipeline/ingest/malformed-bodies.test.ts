@@ -3,13 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import {
-  countAccountRows,
-  postDispatchRequest,
-  recordOf,
-  stopTestHerald,
-  type ErrorBody,
-} from '../../support/ingest.js';
+import { countAccountRows, postDispatchRequest, recordOf, type ErrorBody } from '../../support/ingest.js';
 import { seedDispatch, type SeededDispatch } from '../../support/platform.js';
 
 const HOSTILE = [
@@ -158,7 +152,7 @@ describe.each(databaseKinds())('malformed dispatch requests on %s', (kind) => {
     apiKey = seededAccount.apiKey;
     seeded = await seedDispatch(herald.database, accountId);
   });
-  afterAll(() => stopTestHerald(herald));
+  afterAll(() => herald?.stop());
 
   /** A well-formed body for the seeded dispatch: every record would be accepted if nothing broke it. */
   const wellFormed = fc
@@ -260,7 +254,7 @@ describe.each(databaseKinds())('hostile values in well-formed dispatch requests 
   beforeAll(async () => {
     herald = await startTestHerald(kind, { roles: { api: true, workers: false } });
   });
-  afterAll(() => stopTestHerald(herald));
+  afterAll(() => herald?.stop());
 
   /** Never a 500: either the request is taken (207) or refused whole (4xx, nothing written). */
   async function neverBroken(build: (s: SeededDispatch) => unknown) {

@@ -12,7 +12,6 @@ import {
   logRows,
   postDispatchRequest,
   recordOf,
-  stopTestHerald,
   type ErrorBody,
 } from '../../support/ingest.js';
 import { seedDispatch } from '../../support/platform.js';
@@ -46,7 +45,7 @@ describe.each(databaseKinds())('PII hashing and the vault on %s', (kind) => {
   beforeAll(async () => {
     herald = await startTestHerald(kind, { env: { HERALD_TOKEN_FLUSH_MS: '0' } });
   });
-  afterAll(() => stopTestHerald(herald));
+  afterAll(() => herald?.stop());
 
   async function setup() {
     const { account, apiKey } = await seedAccount(herald.database);

@@ -12,7 +12,6 @@ import {
   logRows,
   postDispatchRequest,
   recordOf,
-  stopTestHerald,
   type InvitationRow,
 } from '../../support/ingest.js';
 import { seedDispatch, type SeededDispatch } from '../../support/platform.js';
@@ -28,7 +27,7 @@ describe.each(databaseKinds())('per-record rules on %s', (kind) => {
   beforeAll(async () => {
     herald = await startTestHerald(kind, { roles: { api: true, workers: false } });
   });
-  afterAll(() => stopTestHerald(herald));
+  afterAll(() => herald?.stop());
 
   async function setup(options: Parameters<typeof seedDispatch>[2] = {}) {
     const { account, apiKey } = await seedAccount(herald.database);

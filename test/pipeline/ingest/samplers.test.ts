@@ -13,7 +13,6 @@ import {
   logRows,
   postDispatchRequest,
   recordOf,
-  stopTestHerald,
   type ErrorBody,
 } from '../../support/ingest.js';
 import { seedDispatch, type SeededDispatch } from '../../support/platform.js';
@@ -36,7 +35,7 @@ describe.each(databaseKinds())('sampling and /api/config/extendedproperties on %
   beforeAll(async () => {
     herald = await startTestHerald(kind, { roles: { api: true, workers: false } });
   });
-  afterAll(() => stopTestHerald(herald));
+  afterAll(() => herald?.stop());
 
   async function setup() {
     const { account, apiKey } = await seedAccount(herald.database);

@@ -6,7 +6,7 @@ import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import { api, mailsTo, requestRecords, seedSinkDispatch, SinkRules, waitForMessage } from '../../support/delivery.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import { eventRows, invitationRows, stopTestHerald } from '../../support/ingest.js';
+import { eventRows, invitationRows } from '../../support/ingest.js';
 import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
 import {
@@ -40,7 +40,7 @@ describe.each(databaseKinds())('channel fallback on %s', (kind) => {
     });
   });
   afterAll(async () => {
-    await stopTestHerald(herald);
+    await herald?.stop();
     await sink?.close();
   });
 

@@ -13,7 +13,7 @@ import {
   waitForMessage,
 } from '../../support/delivery.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import { eventRows, stopTestHerald } from '../../support/ingest.js';
+import { eventRows } from '../../support/ingest.js';
 import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -27,7 +27,7 @@ describe.each(databaseKinds())('the fatigue rule on %s', (kind) => {
     herald = await startTestHerald(kind, { env: { HERALD_TOKEN_FLUSH_MS: '0', HERALD_DELIVERY_POLL_MS: '50' } });
   });
   afterAll(async () => {
-    await stopTestHerald(herald);
+    await herald?.stop();
     await sink?.close();
   });
 

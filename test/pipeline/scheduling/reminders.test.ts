@@ -17,7 +17,7 @@ import {
   waitForMessage,
 } from '../../support/delivery.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import { eventRows, invitationRows, stopTestHerald } from '../../support/ingest.js';
+import { eventRows, invitationRows } from '../../support/ingest.js';
 import type { SeededDispatch } from '../../support/platform.js';
 import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
@@ -85,7 +85,7 @@ describe.each(databaseKinds())('reminders on %s', (kind) => {
     );
   });
   afterAll(async () => {
-    await stopTestHerald(herald);
+    await herald?.stop();
     await sink?.close();
   });
 

@@ -13,7 +13,7 @@ import {
   waitForMessage,
 } from '../../support/delivery.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import { eventRows, stopTestHerald } from '../../support/ingest.js';
+import { eventRows } from '../../support/ingest.js';
 import type { SeededDispatch } from '../../support/platform.js';
 import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
@@ -44,7 +44,7 @@ describe.each(databaseKinds())('send windows on %s', (kind) => {
     control = await seedSinkDispatch(herald.database, accountId, sink);
   });
   afterAll(async () => {
-    await stopTestHerald(herald);
+    await herald?.stop();
     await sink?.close();
   });
 

@@ -21,10 +21,8 @@ import {
   logRows,
   postDispatchRequest,
   recordOf,
-  stopTestHerald,
   type InvitationRow,
 } from '../../support/ingest.js';
-import { dropPostgresDatabase } from '../../support/postgres-cleanup.js';
 import { seedDispatch, type SeededDispatch } from '../../support/platform.js';
 import { makeTempDir, removeTempDirs } from '../../support/temp-dirs.js';
 import { waitFor } from '../../support/wait.js';
@@ -64,7 +62,7 @@ describe.each(databaseKinds())('survey tokens in batches on %s', (kind) => {
   beforeAll(async () => {
     herald = await startTestHerald(kind, { env: { HERALD_TOKEN_BATCH_SIZE: '3', HERALD_TOKEN_FLUSH_MS: '1500' } });
   });
-  afterAll(() => stopTestHerald(herald));
+  afterAll(() => herald?.stop());
 
   async function send(apiKey: string, seeded: SeededDispatch, uuids: string[]) {
     const answer = await postDispatchRequest(herald, apiKey, {
@@ -166,7 +164,6 @@ describe.each(databaseKinds())('token creation that keeps failing on %s', (kind)
   afterAll(async () => {
     await queue?.stop();
     await test?.database.close();
-    await dropPostgresDatabase(test?.url);
   });
 
   it('retries, then marks the invitations token_failed with an Error event and an Error log entry, and dead-letters the job', async () => {
@@ -230,11 +227,9 @@ describe.each(databaseKinds())('token creation that keeps failing on %s', (kind)
 });
 
 describe.each(databaseKinds())('a restart between accepting and creating tokens on %s', (kind) => {
-  let url: string | undefined;
   const running: RunningHerald[] = [];
   afterAll(async () => {
     for (const herald of running) await herald.stop();
-    await dropPostgresDatabase(url);
     removeTempDirs();
   });
 
@@ -247,7 +242,7 @@ describe.each(databaseKinds())('a restart between accepting and creating tokens 
       HERALD_WORKER_POLL_MS: '50',
     };
     if (kind === 'pglite') env = { ...env, HERALD_DATA_DIR: makeTempDir('herald-restart-') };
-    else env = { ...env, DATABASE_URL: (url = await createPostgresDatabase()) };
+    else env = { ...env, DATABASE_URL: await createPostgresDatabase() };
 
     const first = await startHerald(loadConfig(env), { api: true, workers: false }, 'test');
     running.push(first);
@@ -304,7 +299,6 @@ describe.each(databaseKinds())('token creation paced by delivery on %s', (kind) 
   afterAll(async () => {
     await queue?.stop();
     await test?.database.close();
-    await dropPostgresDatabase(test?.url);
   });
 
   it('lets delivery go first after each batch, and waits for it before the next', async () => {

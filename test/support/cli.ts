@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopAtEndOfFile } from './teardown.js';
 import { waitFor } from './wait.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -65,6 +66,7 @@ export class CliProcess {
       });
     });
     started.add(this);
+    stopAtEndOfFile(() => this.kill());
   }
 
   get running(): boolean {

@@ -7,6 +7,8 @@ import type { Database } from '../../src/storage/database.js';
 import { migrationConfig } from '../../src/storage/migrations.js';
 import { openPglite } from '../../src/storage/pglite-database.js';
 import { openPostgres } from '../../src/storage/postgres-database.js';
+import { trackPostgresDatabase } from './postgres-cleanup.js';
+import { stopAtEndOfFile } from './teardown.js';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -36,7 +38,10 @@ function migratedPgliteSnapshot(): Promise<Blob> {
   return pgliteTemplate;
 }
 
-/** Creates an empty PostgreSQL database named for this test and returns its URL. */
+/**
+ * Creates an empty PostgreSQL database and returns its URL. It is dropped when the test file ends
+ * (kept when a test in the file failed): see file-lifecycle.ts.
+ */
 export async function createPostgresDatabase(): Promise<string> {
   const base = process.env.TEST_DATABASE_URL;
   if (!base) throw new Error('TEST_DATABASE_URL is not set');
@@ -45,6 +50,7 @@ export async function createPostgresDatabase(): Promise<string> {
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name}`);
+    trackPostgresDatabase(name);
   } finally {
     await admin.end();
   }
@@ -53,13 +59,19 @@ export async function createPostgresDatabase(): Promise<string> {
   return url.toString();
 }
 
+/** `database` with a close() that may be called again (by a test and by the end of its file). */
+function closingOnce(database: Database): Database {
+  let closing: Promise<void> | undefined;
+  return { ...database, close: () => (closing ??= database.close()) };
+}
+
+/** A fresh, migrated database of `kind`, closed (and, on PostgreSQL, dropped) when the test file ends. */
 export async function openTestDatabase(kind: DatabaseKind): Promise<TestDatabase> {
-  if (kind === 'pglite') {
-    const database = await openPglite(undefined, await migratedPgliteSnapshot());
-    return { kind, database, url: undefined };
-  }
-  const url = await createPostgresDatabase();
-  const database = await openPostgres(url, 5);
-  await database.migrate();
+  const url = kind === 'postgres' ? await createPostgresDatabase() : undefined;
+  const database = closingOnce(
+    url ? await openPostgres(url, 5) : await openPglite(undefined, await migratedPgliteSnapshot()),
+  );
+  stopAtEndOfFile(() => database.close());
+  if (url) await database.migrate();
   return { kind, database, url };
 }

@@ -2,6 +2,7 @@ import { loadConfig, type Config } from '../../src/config/config.js';
 import type { Clock } from '../../src/clock.js';
 import { startHerald, type Roles, type RunningHerald } from '../../src/herald.js';
 import { openTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
+import { stopAtEndOfFile } from './teardown.js';
 
 /** A fixed vault key for tests (never use it elsewhere). */
 export const TEST_VAULT_KEYS = `test1:${Buffer.alloc(32, 7).toString('base64')}`;
@@ -13,7 +14,10 @@ export interface TestHerald extends RunningHerald {
   request(path: string, init?: RequestInit & { json?: unknown; token?: string }): Promise<Response>;
 }
 
-/** Starts Herald on a fresh database of `kind`, on a free loopback port, quiet unless HERALD_LOG_LEVEL says otherwise. */
+/**
+ * Starts Herald on a fresh database of `kind`, on a free loopback port, quiet unless HERALD_LOG_LEVEL
+ * says otherwise. It is stopped (and its database dropped) when the test file ends, if not before.
+ */
 export async function startTestHerald(
   kind: DatabaseKind,
   options: { env?: Record<string, string>; roles?: Roles; clock?: Clock } = {},
@@ -33,6 +37,7 @@ export async function startTestHerald(
     database: test.database,
     clock: options.clock,
   });
+  stopAtEndOfFile(() => herald.stop());
   const url = herald.url;
   if (!url) throw new Error('the test Herald serves no API');
   return {

@@ -2,8 +2,6 @@ import { createApiKey } from '../../src/accounts/api-keys.js';
 import type { Database } from '../../src/storage/database.js';
 import type { Role, StoredPrefill } from '../../src/storage/schema.js';
 import type { SeededDispatch } from './platform.js';
-import { dropPostgresDatabase } from './postgres-cleanup.js';
-import type { TestHerald } from './herald.js';
 
 /** One prefill as a client sends it. */
 export interface Prefill {
@@ -164,11 +162,4 @@ export async function countAccountRows(
     logs: Number(row?.logs),
     sealed: Number(row?.sealed),
   };
-}
-
-/** Stops a test Herald and drops its PostgreSQL database, if it has one. */
-export async function stopTestHerald(herald: TestHerald | undefined): Promise<void> {
-  if (!herald) return;
-  await herald.stop();
-  await dropPostgresDatabase(herald.test.url);
 }

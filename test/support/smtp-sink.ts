@@ -1,6 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { stopAtEndOfFile } from './teardown.js';
+
+/** Closes `server` once, however often it is called (by a test, and when its file ends). */
+function closingOnce(server: SMTPServer): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => (closing ??= new Promise<void>((resolve) => server.close(() => resolve())));
+}
 
 export interface SinkMessage {
   to: string;
@@ -57,12 +64,9 @@ export async function startSmtpSink(rule: RecipientRule = () => undefined, port 
   // server reports that as an 'error' event, which must not become an uncaught exception.
   server.on('error', () => undefined);
   const actual = (server.server.address() as AddressInfo).port;
-  return Object.assign(sink, {
-    port: actual,
-    url: `smtp://127.0.0.1:${actual}`,
-    messages,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  });
+  const close = closingOnce(server);
+  stopAtEndOfFile(close);
+  return Object.assign(sink, { port: actual, url: `smtp://127.0.0.1:${actual}`, messages, close });
 }
 
 export interface HoldingSmtpServer {
@@ -83,9 +87,7 @@ export async function startHoldingSmtpServer(): Promise<HoldingSmtpServer> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   server.on('error', () => undefined);
-  return {
-    port: (server.server.address() as AddressInfo).port,
-    held,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  const close = closingOnce(server);
+  stopAtEndOfFile(close);
+  return { port: (server.server.address() as AddressInfo).port, held, close };
 }

@@ -115,8 +115,9 @@ async function claim(sql: SqlExecutor, dispatchId: string, limit: number): Promi
   const acceptedAt: Date[] = [];
   for (const row of rows) {
     const group = JSON.parse(row.invitations) as PendingInvitation[];
+    const at = new Date(row.created_at);
     invitations.push(...group);
-    acceptedAt.push(...group.map(() => new Date(row.created_at)));
+    acceptedAt.push(...group.map(() => at));
   }
   return { groupIds, invitations, acceptedAt, ageMs: Math.max(...taken.map((g) => Number(g.age_ms))) };
 }

@@ -59,7 +59,7 @@ export interface VendorAdapter {
 }
 
 /** A vendor whose configuration cannot work: every send is refused with what to fix, nothing is thrown. */
-export class UnusableVendor implements SingleSendVendor {
+class UnusableVendor implements SingleSendVendor {
   readonly delivery = 'single';
 
   constructor(readonly reason: string) {}

@@ -95,6 +95,12 @@ function readMapping(text: string | undefined): Record<string, string> | null {
   return value as Record<string, string>;
 }
 
+const fileTooLarge = (maxBytes: number) =>
+  new AppError(
+    'PAYLOAD_TOO_LARGE',
+    `The file is larger than ${Math.round(maxBytes / MiB)} MiB, the most Herald takes: split it into smaller files.`,
+  );
+
 interface Received {
   fields: Record<string, string>;
   fileName: string | undefined;
@@ -116,12 +122,7 @@ async function receiveForm(request: FastifyRequest, into: string, maxBytes: numb
     fileName = cleanFileName(part.filename);
     const out = fs.createWriteStream(into, { flags: 'wx' });
     await pipeline(part.file, out);
-    if (part.file.truncated) {
-      throw new AppError(
-        'PAYLOAD_TOO_LARGE',
-        `The file is larger than ${Math.round(maxBytes / MiB)} MiB, the most Herald takes: split it into smaller files.`,
-      );
-    }
+    if (part.file.truncated) throw fileTooLarge(maxBytes);
   }
   return { fields, fileName };
 }
@@ -166,6 +167,8 @@ export function uploadRoutes(app: HttpApp, ctx: HttpContext): void {
             'Send the file as multipart/form-data with the fields dispatchId and file (curl -F dispatchId=… -F file=@customers.csv).',
           );
         }
+        // A body announced larger than the file may be, with room for the other fields, is refused unread.
+        if (Number(request.headers['content-length']) > maxBytes + MiB) throw fileTooLarge(maxBytes);
         await fs.promises.mkdir(uploadDir, { recursive: true });
         const id = randomUUID();
         const partial = path.join(uploadDir, `${id}.part`);

@@ -55,9 +55,11 @@ describe.each(databaseKinds())('files of every kind through the upload API on %s
     );
     const valueOf = (prefills: { questionId: string; input: string }[], id: string) =>
       prefills.find((p) => p.questionId === id)?.input;
-    return Object.fromEntries(
-      rows.map((r) => [r.uuid, { name: valueOf(r.prefills, seeded.q.name), note: valueOf(r.prefills, seeded.q.note) }]),
-    );
+    const entries = rows.map((r): [string, { name?: string; note?: string }] => [
+      r.uuid ?? '',
+      { name: valueOf(r.prefills, seeded.q.name), note: valueOf(r.prefills, seeded.q.note) },
+    ]);
+    return Object.fromEntries(entries);
   }
 
   it('reads the named sheet of a LibreOffice workbook: dates, numbers, two-line cells; refuses formulas and cells beyond the header', async () => {
@@ -210,7 +212,7 @@ describe.each(databaseKinds())('files of every kind through the upload API on %s
       headers: { authorization: `Bearer ${apiKey}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
       body: ReadableStream.from(parts()),
       duplex: 'half',
-    } as RequestInit);
+    });
     expect(streamed.status).toBe(413);
     expect(((await streamed.json()) as ErrorBody).error.message).toBe(message);
     // Nothing of either is kept; the files uploaded before were deleted once read.

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedAccount } from '../support/accounts.js';
 import { killStartedClis, runCli } from '../support/cli.js';
 import { databaseKinds } from '../support/databases.js';
+import { closedPort } from '../support/delivery.js';
 import { startTestHerald, type TestHerald } from '../support/herald.js';
 import { invitationRows, stopTestHerald } from '../support/ingest.js';
 import { seedDispatch, type SeededDispatch } from '../support/platform.js';
@@ -17,15 +17,6 @@ afterAll(async () => {
 });
 
 const ANSI_ESCAPE = '\u001b[';
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe.each(databaseKinds())('herald send against a running Herald on %s', (kind) => {
   let herald: TestHerald;

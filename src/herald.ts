@@ -18,6 +18,8 @@ import { Vault } from './privacy/vault.js';
 import { resolveVaultKeys } from './privacy/vault-keys.js';
 import type { Database } from './storage/database.js';
 import { EmbeddedVacuum } from './storage/embedded-vacuum.js';
+import { resumeUploads } from './initiator/resume-uploads.js';
+import { WatchedFolder } from './initiator/watched-folder.js';
 import { openDatabase } from './storage/open-database.js';
 
 /** The longest a token batch waits for delivery to catch up (see DeliveryWorker.giveTurn). */
@@ -70,6 +72,7 @@ export async function startHerald(
   let bulkFlusher: BulkFlusher | undefined;
   let eventsOut: EventsOutWorkers | undefined;
   let bounces: BounceReceiver | undefined;
+  let watchedFolder: WatchedFolder | undefined;
   const vacuum = database.mode === 'embedded' ? new EmbeddedVacuum(database, logger) : undefined;
 
   // Each part gets the shutdown timeout: one that hangs is logged and left, not waited for forever.
@@ -89,6 +92,7 @@ export async function startHerald(
   const stopAll = async () => {
     await stopPart('http server', () => server?.close());
     await stopPart('bounce endpoint', () => bounces?.close());
+    await stopPart('watched folder', () => watchedFolder?.stop());
     await stopPart('delivery worker', () => delivery?.stop());
     await stopPart('bulk flusher', () => bulkFlusher?.stop());
     await stopPart('events out', () => eventsOut?.stop());
@@ -100,14 +104,17 @@ export async function startHerald(
     await database.migrate();
     vacuum?.start();
     // Checked in every process, not only in workers: a broken catalogue fails any start-up.
-    const handlers = jobHandlers({
-      database,
-      platform,
-      queue,
-      config,
-      clock,
-      giveWayToDelivery: async () => delivery?.giveTurn(config.tokenBatchSize, GIVE_WAY_CAP_MS),
-    });
+    const handlers = jobHandlers(
+      {
+        database,
+        platform,
+        queue,
+        config,
+        clock,
+        giveWayToDelivery: async () => delivery?.giveTurn(config.tokenBatchSize, GIVE_WAY_CAP_MS),
+      },
+      { database, platform, queue, vault, config, logger },
+    );
     checkHandlers(handlers);
     await queue.start();
     if (roles.api) {
@@ -120,6 +127,11 @@ export async function startHerald(
     if (roles.workers) {
       await queue.schedule(jobSchedules);
       queue.work(handlers);
+      await resumeUploads(database, queue);
+      if (config.initiatorDir) {
+        watchedFolder = new WatchedFolder({ database, platform, queue, config, logger });
+        watchedFolder.start();
+      }
       const publicUrl = config.publicUrl ?? (server ? urlOf(server) : `http://${config.host}:${config.port}`);
       delivery = new DeliveryWorker({
         database,

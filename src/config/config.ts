@@ -67,6 +67,12 @@ const schema = z.object({
   HERALD_CALLBACK_BODY_LIMIT_BYTES: positiveInt.default(2 * 1024 * 1024),
   HERALD_BOUNCE_SMTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   HERALD_BOUNCE_SMTP_HOST: z.string().min(1).default('127.0.0.1'),
+  HERALD_UPLOAD_MAX_BYTES: positiveInt.default(150 * 1024 * 1024),
+  HERALD_UPLOAD_MAX_UNZIPPED_BYTES: positiveInt.default(1024 * 1024 * 1024),
+  HERALD_UPLOAD_DIR: z.string().min(1).optional(),
+  HERALD_INITIATOR_DIR: z.string().min(1).optional(),
+  HERALD_INITIATOR_POLL_MS: positiveInt.default(1000),
+  HERALD_INITIATOR_SETTLE_MS: z.coerce.number().int().min(0).default(2000),
 });
 
 /** The names of every environment variable Herald reads. */
@@ -130,6 +136,17 @@ export type Config = Readonly<{
   /** Port of the SMTP endpoint that receives bounces (delivery status notifications); unset: none. */
   bounceSmtpPort: number | undefined;
   bounceSmtpHost: string;
+  /** Largest file the initiator takes (upload API, watched folder). */
+  uploadMaxBytes: number;
+  /** Most bytes an XLSX file may decompress to: more is refused as a zip bomb. */
+  uploadMaxUnzippedBytes: number;
+  /** Where uploaded files wait while they are processed; shared by API and worker processes. */
+  uploadDir: string;
+  /** The watched folder: one sub-folder per feed with its config.json; unset: no folder is watched. */
+  initiatorDir: string | undefined;
+  initiatorPollMs: number;
+  /** How long a file in the watched folder must keep its size and time before it is taken. */
+  initiatorSettleMs: number;
 }>;
 
 /** Command-line options override their environment equivalents. */
@@ -202,5 +219,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     callbackBodyLimitBytes: e.HERALD_CALLBACK_BODY_LIMIT_BYTES,
     bounceSmtpPort: e.HERALD_BOUNCE_SMTP_PORT,
     bounceSmtpHost: e.HERALD_BOUNCE_SMTP_HOST,
+    uploadMaxBytes: e.HERALD_UPLOAD_MAX_BYTES,
+    uploadMaxUnzippedBytes: e.HERALD_UPLOAD_MAX_UNZIPPED_BYTES,
+    uploadDir: path.resolve(e.HERALD_UPLOAD_DIR ?? path.join(overrides.dataDir ?? e.HERALD_DATA_DIR, 'uploads')),
+    initiatorDir: e.HERALD_INITIATOR_DIR === undefined ? undefined : path.resolve(e.HERALD_INITIATOR_DIR),
+    initiatorPollMs: e.HERALD_INITIATOR_POLL_MS,
+    initiatorSettleMs: e.HERALD_INITIATOR_SETTLE_MS,
   });
 }

@@ -29,6 +29,7 @@ import { webhookRoutes } from './routes/webhook-routes.js';
 import { campaignReporterRoutes } from './routes/campaign-reporter-routes.js';
 import { vendorCallbackRoutes } from './routes/vendor-callback-routes.js';
 import { messageRoutes } from './routes/message-routes.js';
+import { uploadRoutes } from './routes/upload-routes.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -39,6 +40,7 @@ const routeModules = [
   accountRoutes,
   jobRoutes,
   dispatchRequestRoutes,
+  uploadRoutes,
   eventLogRoutes,
   extendedPropertiesRoutes,
   accountSettingsRoutes,

@@ -7,12 +7,18 @@ export interface JobCatalogue {
   'auth.purge-expired-tokens': Record<string, never>;
   /** Creates survey tokens for a dispatch's accepted invitations, in batches. */
   'tokens.create': { accountId: string; dispatchId: string };
+  /** Reads an uploaded file into dispatch requests a chunk at a time, from where it last stopped. */
+  'uploads.process': { accountId: string; uploadId: string };
 }
 
 export type JobName = keyof JobCatalogue;
 
 /** The catalogue at run time; `satisfies` keeps it in step with the interface above. */
-export const jobNames = ['auth.purge-expired-tokens', 'tokens.create'] as const satisfies readonly JobName[];
+export const jobNames = [
+  'auth.purge-expired-tokens',
+  'tokens.create',
+  'uploads.process',
+] as const satisfies readonly JobName[];
 
 export interface JobContext {
   readonly jobId: string;

@@ -8,6 +8,8 @@ export interface LogEntry {
   message: string;
   dispatchId?: string | null;
   batchId?: string | null;
+  /** The file upload an initiator entry is about. */
+  uploadId?: string | null;
   /** When it happened; the transaction's time when omitted. */
   occurredAt?: Date | null;
 }
@@ -16,10 +18,10 @@ export interface LogEntry {
 export async function writeLogEntries(sql: SqlExecutor, entries: readonly LogEntry[]): Promise<void> {
   if (entries.length === 0) return;
   await sql.query(
-    `INSERT INTO log_entries (account_id, batch_id, dispatch_id, level, message, occurred_at)
-     SELECT account_id, batch_id, dispatch_id, level, message, COALESCE(occurred_at, now())
-     FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[])
-       AS x(account_id, batch_id, dispatch_id, level, message, occurred_at)`,
+    `INSERT INTO log_entries (account_id, batch_id, dispatch_id, level, message, occurred_at, upload_id)
+     SELECT account_id, batch_id, dispatch_id, level, message, COALESCE(occurred_at, now()), upload_id
+     FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::uuid[])
+       AS x(account_id, batch_id, dispatch_id, level, message, occurred_at, upload_id)`,
     [
       entries.map((e) => e.accountId),
       entries.map((e) => e.batchId ?? null),
@@ -27,6 +29,7 @@ export async function writeLogEntries(sql: SqlExecutor, entries: readonly LogEnt
       entries.map((e) => e.level),
       entries.map((e) => e.message),
       entries.map((e) => e.occurredAt?.toISOString() ?? null),
+      entries.map((e) => e.uploadId ?? null),
     ],
   );
 }

@@ -410,10 +410,15 @@ export const logEntries = pgTable(
     level: text('level', { enum: logLevels }).notNull(),
     message: text('message').notNull(),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
+    /** The file upload an initiator entry is about (§6.1.3 of the architecture document). */
+    uploadId: uuid('upload_id'),
   },
   (t) => [
     index('log_entries_batch_idx').on(t.accountId, t.batchId),
     index('log_entries_account_idx').on(t.accountId, t.occurredAt),
+    index('log_entries_upload_idx')
+      .on(t.uploadId)
+      .where(sql`upload_id IS NOT NULL`),
   ],
 );
 
@@ -687,3 +692,83 @@ export const dispatchStates = pgTable('dispatch_states', {
   state: text('state').notNull(),
   changedAt: timestamp('changed_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+export const uploadStatuses = ['processing', 'done', 'failed'] as const;
+export type UploadStatus = (typeof uploadStatuses)[number];
+export const uploadFormats = ['csv', 'xlsx'] as const;
+export type UploadFormat = (typeof uploadFormats)[number];
+/** How a file came in: the upload API (also used by `herald send`) or a watched folder. */
+export const uploadSources = ['api', 'folder'] as const;
+export type UploadSource = (typeof uploadSources)[number];
+
+/**
+ * A customer file (CSV or XLSX) taken in by the initiator and turned into dispatch requests a chunk
+ * at a time. Each chunk commits with the upload's counts and position, so a restart resumes after
+ * the last committed chunk and never accepts a row twice.
+ */
+export const uploads = pgTable(
+  'uploads',
+  {
+    id: uuid('id').primaryKey(),
+    accountId: accountId(),
+    dispatchId: uuid('dispatch_id').notNull(),
+    fileName: text('file_name').notNull(),
+    /** Null when the file is neither (a watched folder's file is taken whatever it is, and fails with the reason). */
+    format: text('format', { enum: uploadFormats }),
+    /** The worksheet to read (XLSX); the first when null. */
+    sheet: text('sheet'),
+    /** Header → question id or text, chosen by the uploader; headers not in it are matched by themselves. */
+    mapping: jsonb('mapping').$type<Record<string, string>>(),
+    source: text('source', { enum: uploadSources }).notNull(),
+    /** The watched folder's feed (its sub-folder's name) when the file came from one. */
+    feed: text('feed'),
+    /** Where the file is: while it is processed, and for a watched folder's file, in its archive after. */
+    storedPath: text('stored_path').notNull(),
+    sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull(),
+    status: text('status', { enum: uploadStatuses }).notNull().default('processing'),
+    /** The header row as read, for the rejected-rows report. */
+    columns: jsonb('columns').$type<string[]>(),
+    rowsRead: integer('rows_read').notNull().default(0),
+    accepted: integer('accepted').notNull().default(0),
+    rejected: integer('rejected').notNull().default(0),
+    throttled: integer('throttled').notNull().default(0),
+    suppressed: integer('suppressed').notNull().default(0),
+    /** The file row (1 is the header) of the last row of the last committed chunk. */
+    committedRow: integer('committed_row').notNull().default(0),
+    /** Where reading resumes after a restart: the byte just past that row (CSV), or 0 (read from the start). */
+    committedOffset: bigint('committed_offset', { mode: 'number' }).notNull().default(0),
+    batchIds: jsonb('batch_ids').$type<string[]>().notNull().default([]),
+    errors: jsonb('errors').$type<string[]>().notNull().default([]),
+    warnings: jsonb('warnings').$type<string[]>().notNull().default([]),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    /** When a watched folder's file was moved to archive/ with its report (null: not yet, or not from a folder). */
+    archivedAt: timestamp('archived_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('uploads_account_idx').on(t.accountId, t.createdAt),
+    index('uploads_processing_idx')
+      .on(t.status)
+      .where(sql`status = 'processing'`),
+  ],
+);
+
+/**
+ * Every row of an upload that was not accepted, with its reason. The row's cells are personal data:
+ * sealed by the vault, bound to the upload and row, for the rejected-rows report.
+ */
+export const uploadRejections = pgTable(
+  'upload_rejections',
+  {
+    uploadId: uuid('upload_id')
+      .notNull()
+      .references(() => uploads.id, { onDelete: 'cascade' }),
+    rowNumber: integer('row_number').notNull(),
+    reason: text('reason').notNull(),
+    /** Base64 AES-256-GCM of the row's cells as a JSON array. */
+    sealedCells: text('sealed_cells').notNull(),
+    sealedKeyId: text('sealed_key_id').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.uploadId, t.rowNumber] })],
+);

@@ -49,9 +49,9 @@ describe('README.md', () => {
     }
   });
 
-  it('lists every CLI command in its command table', () => {
+  it('lists every CLI command in its command table', async () => {
     const documented = tableAfter('## Running').map(([cell]) => cell ?? '');
-    const commands = commandPaths(heraldProgram());
+    const commands = commandPaths(await heraldProgram());
     expect(commands).toContain('account create');
     for (const command of commands) {
       expect(

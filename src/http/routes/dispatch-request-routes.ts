@@ -49,8 +49,10 @@ function batchIdOf(request: FastifyRequest): string {
 /** `POST /api/dispatchRequest` and `GET /api/dispatchSingle/{dispatchId}`: Herald's front door. */
 export function dispatchRequestRoutes(app: HttpApp, ctx: HttpContext): void {
   const { maxRecords, maxDispatches } = ctx.config;
-  const accept = (request: FastifyRequest, records: DispatchRecords[]) =>
-    acceptDispatchRequest(ctx, principalOf(request).accountId, batchIdOf(request), records);
+  const accept = async (request: FastifyRequest, records: DispatchRecords[]) => {
+    const outcome = await acceptDispatchRequest(ctx, principalOf(request).accountId, batchIdOf(request), records);
+    return { batchId: outcome.batchId, statusByDispatch: outcome.statusByDispatch };
+  };
 
   app.post(
     '/api/dispatchRequest',

@@ -4,7 +4,7 @@ import type { JobQueue } from '../../jobs/job-queue.js';
 import type { ExperiencePlatform } from '../../platforms/experience-platform.js';
 import { sealOriginals } from '../../privacy/sealed-originals.js';
 import type { Vault } from '../../privacy/vault.js';
-import type { Database } from '../../storage/database.js';
+import type { Database, Session } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';
 import type { InvitationState, PendingInvitation } from '../../storage/schema.js';
 import { EventAction, EventChannel } from '../../timeline/event-numbers.js';
@@ -36,6 +36,37 @@ export interface DispatchRequestResult {
   statusByDispatch: DispatchStatus[];
 }
 
+type RefusedState = Exclude<InvitationState, 'requested' | 'token_created' | 'token_failed'>;
+
+/** A record ingest did not accept: its position among its dispatch's records, its state and why. */
+export interface Refusal {
+  recordIndex: number;
+  state: RefusedState;
+  reason: string;
+}
+
+/** What ingest decided for one dispatch of a request, record by record. */
+export interface DispatchOutcome {
+  dispatchId: string;
+  /** The dispatch itself was refused (unknown, paused, …): its records were not looked at. */
+  refused: boolean;
+  counts: Counts;
+  refusals: Refusal[];
+}
+
+/** The answer, and for callers that report per record (the initiator) each dispatch's outcome. */
+export interface IngestOutcome extends DispatchRequestResult {
+  dispatches: DispatchOutcome[];
+}
+
+export interface IngestOptions {
+  /**
+   * Runs inside ingest's transaction, after its writes: what it writes commits with the request's
+   * invitations or not at all (the initiator records a chunk's progress this way).
+   */
+  withinTransaction?: (tx: Session, outcome: IngestOutcome) => Promise<void>;
+}
+
 interface Plugins {
   sampler: Sampler;
   unsubscriber: Unsubscriber;
@@ -43,7 +74,7 @@ interface Plugins {
 }
 
 /** The first timeline entry of a record refused at ingest (an accepted one gets Requested from the token job). */
-const refusalEvent: Record<Exclude<InvitationState, 'requested' | 'token_created' | 'token_failed'>, EventAction> = {
+const refusalEvent: Record<RefusedState, EventAction> = {
   rejected: EventAction.Rejected,
   throttled: EventAction.Throttled,
   suppressed: EventAction.Suppressed,
@@ -60,13 +91,15 @@ export async function acceptDispatchRequest(
   accountId: string,
   batchId: string,
   request: DispatchRecords[],
-): Promise<DispatchRequestResult> {
+  options: IngestOptions = {},
+): Promise<IngestOutcome> {
   const { database, platform, queue } = services;
   const settings = await platform.settings(accountId);
   const write: IngestWrite = { accountId, batchId, pending: [], refused: [], events: [], logs: [] };
   const plugins = await choosePlugins(services, accountId, write);
   const tokenWork: { dispatchId: string; accepted: number }[] = [];
   const statusByDispatch: DispatchStatus[] = [];
+  const dispatches: DispatchOutcome[] = [];
 
   for (const { dispatchId, records } of request) {
     const check = checkDispatch(dispatchId, await platform.dispatch(accountId, dispatchId), settings);
@@ -77,9 +110,11 @@ export async function acceptDispatchRequest(
         message: `Dispatch ${dispatchId}: ${check.message}`,
       });
       statusByDispatch.push({ dispatchId, message: check.message, dispatchStatus: 400 });
+      dispatches.push({ dispatchId, refused: true, counts: noCounts(), refusals: [] });
       continue;
     }
-    const { counts, accepted } = await planDispatch(check.rules, records, plugins, services, write);
+    const { counts, accepted, refusals } = await planDispatch(check.rules, records, plugins, services, write);
+    dispatches.push({ dispatchId, refused: false, counts, refusals });
     // Groups of one token batch, so the token job takes whole groups.
     const groupSize = services.config.tokenBatchSize;
     for (let first = 0; first < accepted.length; first += groupSize) {
@@ -96,15 +131,17 @@ export async function acceptDispatchRequest(
 
   // A full batch of tokens can be created now; a smaller one waits to be grouped with others.
   const fullBatch = (accepted: number) => accepted >= services.config.tokenBatchSize;
+  const outcome: IngestOutcome = { batchId, statusByDispatch, dispatches };
   await database.transaction(async (tx) => {
     await writeIngest(tx.sql, write);
     for (const { dispatchId, accepted } of tokenWork) {
       const startAfterSeconds = fullBatch(accepted) ? 0 : Math.ceil(services.config.tokenFlushMs / 1000);
       await queue.enqueue(tx, 'tokens.create', { accountId, dispatchId }, { startAfterSeconds });
     }
+    await options.withinTransaction?.(tx, outcome);
   });
   if (tokenWork.some((w) => fullBatch(w.accepted))) queue.wake('tokens.create');
-  return { batchId, statusByDispatch };
+  return outcome;
 }
 
 async function choosePlugins(services: IngestServices, accountId: string, write: IngestWrite): Promise<Plugins> {
@@ -130,7 +167,10 @@ async function choosePlugins(services: IngestServices, accountId: string, write:
   return { sampler, unsubscriber, properties };
 }
 
-type Counts = Record<Exclude<InvitationState, 'token_created' | 'token_failed'>, number>;
+/** How many records of a dispatch ended in each state. */
+export type Counts = Record<Exclude<InvitationState, 'token_created' | 'token_failed'>, number>;
+
+const noCounts = (): Counts => ({ requested: 0, rejected: 0, throttled: 0, suppressed: 0 });
 
 /**
  * Applies every rule to a dispatch's records and adds the refused ones to `write`; returns how
@@ -142,7 +182,7 @@ async function planDispatch(
   plugins: Plugins,
   services: IngestServices,
   write: IngestWrite,
-): Promise<{ counts: Counts; accepted: PendingInvitation[] }> {
+): Promise<{ counts: Counts; accepted: PendingInvitation[]; refusals: Refusal[] }> {
   const dispatchId = rules.dispatch.id;
   const checked = records.map((record) => checkRecord(rules, record));
   const candidates = checked.filter((r) => r.rejection === null);
@@ -152,8 +192,9 @@ async function planDispatch(
 
   const seen = new Set<string>();
   const dropped = new Set<string>();
-  const counts: Counts = { requested: 0, rejected: 0, throttled: 0, suppressed: 0 };
+  const counts = noCounts();
   const accepted: PendingInvitation[] = [];
+  const refusals: Refusal[] = [];
   for (const [recordIndex, record] of checked.entries()) {
     record.dropped.forEach((id) => dropped.add(id));
     const [state, reason] = decide(record, seen, unsubscribed, plugins, dispatchId);
@@ -177,6 +218,7 @@ async function planDispatch(
       continue;
     }
     write.refused.push({ id, dispatchId, recordIndex, state, uuid, channel, target, language, prefills });
+    refusals.push({ recordIndex, state, reason: reason ?? state });
     write.events.push({
       invitationId: id,
       action: refusalEvent[state],
@@ -194,7 +236,7 @@ async function planDispatch(
     });
   }
   write.logs.push({ dispatchId, level: counts.requested === 0 ? 'Error' : 'Debug', message: summary(counts) });
-  return { counts, accepted };
+  return { counts, accepted, refusals };
 }
 
 /** In the original module's words ("Accepted for processing 1, Rejected 18"), with the reasons counted. */
@@ -210,7 +252,7 @@ function decide(
   unsubscribed: Set<string>,
   plugins: Plugins,
   dispatchId: string,
-): [Exclude<InvitationState, 'token_created' | 'token_failed'>, string | null] {
+): [RefusedState | 'requested', string | null] {
   if (record.rejection !== null) return ['rejected', record.rejection];
   const uuid = record.uuid ?? '';
   if (seen.has(uuid)) return ['throttled', 'Throttled: the same UUID appears earlier in this dispatch of the request'];

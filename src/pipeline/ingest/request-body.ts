@@ -13,7 +13,8 @@ export interface DispatchRecords {
 }
 
 const MAX_ID_LENGTH = 100;
-const MAX_INPUT_LENGTH = 4000;
+/** Longest prefill value, in characters. */
+export const MAX_INPUT_LENGTH = 4000;
 const MAX_PREFILLS_PER_RECORD = 500;
 
 /** Clients of the original module send `dispatchID`, `DispatchId`, `PreFill`, `QuestionId`, …: match keys case-insensitively. */
@@ -27,7 +28,7 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 
 // PostgreSQL cannot store U+0000, and jsonb refuses unpaired UTF-16 surrogates.
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const isUnstorable = (value: string) => value.includes('\u0000') || UNPAIRED_SURROGATE.test(value);
+export const isUnstorable = (value: string) => value.includes('\u0000') || UNPAIRED_SURROGATE.test(value);
 
 function storable(value: string, path: string): string {
   if (isUnstorable(value)) throw invalid(path, 'contains a NUL character or an unpaired surrogate');

@@ -56,7 +56,13 @@ export async function seedDispatch(
     .returning();
   const [vendor] = await db
     .insert(vendors)
-    .values({ accountId, name: 'Mail', kind: 'smtp', channel: 'email', settings: { host: '127.0.0.1', port: 2525 } })
+    .values({
+      accountId,
+      name: 'Mail',
+      kind: 'smtp',
+      channel: 'email',
+      settings: { host: '127.0.0.1', port: 2525, fromAddress: 'surveys@example.com' },
+    })
     .returning();
   const channelVendors = Object.fromEntries(channels.map((c) => [c, vendor!.id]));
   const [dispatch] = await db

@@ -280,6 +280,7 @@ class ChunkRun {
       this.#row = chunk.lastRow;
       this.#offset = chunk.endOffset;
     }
+    services.logger.debug({ uploadId: upload.id, committedRow: this.#row }, 'committed a chunk of an upload');
     this.logged = [];
     this.warnings = [];
     this.#columns = null;

@@ -1,6 +1,6 @@
 import type { BenchContext } from './context.js';
 import { startHerald, type HeraldProcess } from './processes.js';
-import { createAccountAndKey, seedPlatform, type Platform } from './seed.js';
+import { createAccountAndKey, seedPlatform, type Platform, type SeedOptions } from './seed.js';
 import { freshStore, type Store } from './storage.js';
 
 /** A Herald process on its own fresh database, with an admin key and the platform seeded. */
@@ -20,6 +20,7 @@ export async function withBenchHerald<T>(
   label: string,
   command: 'api' | 'serve',
   work: (bench: BenchHerald) => Promise<T>,
+  seedOptions: SeedOptions = {},
 ): Promise<T> {
   const store = await freshStore(ctx.databaseUrl, ctx.tmp, label);
   try {
@@ -32,7 +33,7 @@ export async function withBenchHerald<T>(
       nodeOptions: ctx.heraldNodeOptions,
     });
     try {
-      const platform = await seedPlatform(herald.url, key, ctx.sink.smtpPort);
+      const platform = await seedPlatform(herald.url, key, ctx.sink.smtpPort, seedOptions);
       return await work({ store, key, herald, platform });
     } finally {
       await herald.stop();

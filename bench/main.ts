@@ -15,12 +15,13 @@ import { runFloorEndToEnd, runHeraldEndToEnd, type EndToEndRun, type FloorRun } 
 import { benchEvents, type EventsResult } from './events.js';
 import { benchIngest, type IngestResult } from './ingest.js';
 import { buildHerald, startSink } from './processes.js';
+import { benchUpload, type UploadResult } from './upload.js';
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     json: { type: 'string' },
-    only: { type: 'string', description: 'comma-separated: ingest, e2e, scale, events' },
+    only: { type: 'string', description: 'comma-separated: ingest, upload, e2e, scale, events' },
     runs: { type: 'string', default: '5' },
     'cpu-prof': { type: 'string', description: 'write CPU profiles of the Herald processes to this directory' },
   },
@@ -29,11 +30,12 @@ const { values: args } = parseArgs({
 const meanOf = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
 
 const quick = args.quick ?? false;
-const only = new Set((args.only ?? 'ingest,e2e,events,scale').split(',').map((s) => s.trim()));
+const only = new Set((args.only ?? 'ingest,upload,e2e,events,scale').split(',').map((s) => s.trim()));
 const ingestRuns = Math.max(5, Number(args.runs));
 const endToEndN = quick ? 10_000 : 100_000;
 const scaleNs = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
 const eventsN = quick ? 2_000 : 10_000;
+const uploadRows = quick ? 100_000 : 1_000_000;
 /** Every run is bounded: at least 200 invitations a second, or it stops and says it did not finish. */
 const timeoutFor = (n: number) => 60_000 + n * 5;
 
@@ -103,6 +105,7 @@ async function main(): Promise<void> {
   };
 
   let ingest: IngestResult | undefined;
+  let upload: UploadResult | undefined;
   let herald: EndToEndRun | undefined;
   const floors: FloorRun[] = [];
   let events: EventsResult | undefined;
@@ -111,6 +114,10 @@ async function main(): Promise<void> {
     if (only.has('ingest')) {
       log(`ingest: ${ingestRuns} requests of 18,000 records, each followed by its floor`);
       ingest = await benchIngest(ctx, ingestRuns);
+    }
+    if (only.has('upload')) {
+      log(`upload: ${uploadRows.toLocaleString('en-US')} rows of CSV, against the same records by the API`);
+      upload = await benchUpload(ctx, uploadRows, timeoutFor(uploadRows));
     }
     const wanted = [...new Set([...(only.has('e2e') ? [endToEndN] : []), ...(only.has('scale') ? scaleNs : [])])].sort(
       (a, b) => a - b,
@@ -160,6 +167,7 @@ async function main(): Promise<void> {
     machine: machine(),
     heraldSettings: Object.fromEntries(Object.entries(env).filter(([k]) => k !== 'HERALD_VAULT_KEYS')),
     ingest: ingest ?? null,
+    upload: upload ?? null,
     endToEnd:
       herald && floors.length > 0
         ? {
@@ -209,6 +217,24 @@ async function main(): Promise<void> {
       i.ratio <= 1.5 ? 'yes' : 'NO',
     ]);
     rows.push(['  same floor inserting with unnest', '', `${fmt(i.unnestFloorMs)} ms`, fmt(i.unnestRatio, 2), '', '']);
+  }
+  if (upload) {
+    rows.push([
+      `upload ${fmt(upload.rows)} CSV rows (floor: same records by the API)`,
+      `${fmt(upload.uploadPerSecond)}/s`,
+      `${fmt(upload.apiPerSecond)}/s`,
+      fmt(upload.ratio, 2),
+      '≥ 0.80',
+      upload.ratio >= 0.8 ? 'yes' : 'NO',
+    ]);
+    rows.push([
+      '  peak RSS growth during the upload (API run beside it)',
+      `${fmt(upload.uploadRssGrowthMb)} MB`,
+      `${fmt(upload.apiRssGrowthMb)} MB`,
+      '',
+      '< 100 MB',
+      upload.uploadRssGrowthMb < 100 ? 'yes' : 'NO',
+    ]);
   }
   if (result.endToEnd) {
     const e = result.endToEnd;

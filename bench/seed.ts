@@ -11,6 +11,11 @@ export interface Questions {
   note: string;
 }
 
+export interface SeedOptions {
+  /** Messages wait for a send window days away: tokens are created, nothing is delivered. */
+  closedSendWindow?: boolean;
+}
+
 export interface Platform {
   dispatchId: string;
   questions: Questions;
@@ -45,10 +50,16 @@ async function post<T>(url: string, key: string, path: string, body: unknown): P
 
 /**
  * Through Herald's management API: a questionnaire (customer id; Email and Mobile, both PII-hash;
- * name; language; a note), an email-only policy with no send window, reminders or fatigue rule, an
- * SMTP vendor pointing at the sink, and a live dispatch with the default content template.
+ * name; language; a note), an email-only policy with no send window (or, with `closedSendWindow`,
+ * one that does not open for days), reminders or fatigue rule, an SMTP vendor pointing at the sink,
+ * and a live dispatch with the default content template.
  */
-export async function seedPlatform(url: string, key: string, smtpPort: number): Promise<Platform> {
+export async function seedPlatform(
+  url: string,
+  key: string,
+  smtpPort: number,
+  options: SeedOptions = {},
+): Promise<Platform> {
   const { id: questionnaireId } = await post<{ id: string }>(url, key, '/api/questionnaires', {
     name: 'Benchmark survey',
     surveyUrl: 'https://survey.example/s',
@@ -67,6 +78,15 @@ export async function seedPlatform(url: string, key: string, smtpPort: number): 
     name: 'Email now',
     channels: ['email'],
     uuidQuestionId: questions.uuid,
+    ...(options.closedSendWindow && {
+      sendWindow: {
+        days: [(new Date().getUTCDay() + 3) % 7],
+        start: '00:00',
+        end: '00:01',
+        timezone: 'UTC',
+        recipientTimezone: false,
+      },
+    }),
   });
   const { id: vendorId } = await post<{ id: string }>(url, key, '/api/vendors', {
     name: 'Loopback sink',
@@ -94,19 +114,24 @@ export async function seedPlatform(url: string, key: string, smtpPort: number): 
  */
 export function dispatchBody(platform: Platform, first: number, count: number): Buffer {
   const q = platform.questions;
+  const ids = [q.uuid, q.email, q.mobile, q.name, q.language, q.note];
   const records = new Array<{ questionId: string; input: string }[]>(count);
   for (let n = 0; n < count; n += 1) {
-    const i = first + n;
-    records[n] = [
-      { questionId: q.uuid, input: `cust-${i}` },
-      { questionId: q.email, input: `Customer.${i}@Example.com` },
-      { questionId: q.mobile, input: `+447${String(400_000_000 + i).slice(-9)}` },
-      { questionId: q.name, input: `Customer ${i}` },
-      { questionId: q.language, input: 'en' },
-      { questionId: q.note, input: `Order ${i}: 3 items, delivered on time` },
-    ];
+    records[n] = recordValues(first + n).map((input, i) => ({ questionId: ids[i]!, input }));
   }
   return Buffer.from(JSON.stringify([{ dispatchID: platform.dispatchId, preFill: records }]));
+}
+
+/** Record number `i`'s values: customer id, email, mobile, name, language, note. */
+export function recordValues(i: number): string[] {
+  return [
+    `cust-${i}`,
+    `Customer.${i}@Example.com`,
+    `+447${String(400_000_000 + i).slice(-9)}`,
+    `Customer ${i}`,
+    'en',
+    `Order ${i}: 3 items, delivered on time`,
+  ];
 }
 
 /** Posts one dispatch request; fails unless every record was accepted (207 with 202). */

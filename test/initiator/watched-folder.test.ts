@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eq } from 'drizzle-orm';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { WatchedFolder } from '../../src/initiator/watched-folder.js';
@@ -126,19 +127,51 @@ describe.each(databaseKinds())('the watched folder on %s', (kind) => {
     ]);
   });
 
-  it('leaves the files of a feed whose config.json is missing or wrong, and takes them once it is right', async () => {
-    const dir = feed('later');
+  /** A watcher of `rootDir` this test drives scan by scan (no timer), taking files at their second sight. */
+  const watcherOf = (rootDir: string, logger = createLogger('silent')) =>
+    new WatchedFolder({
+      database: herald.database,
+      platform: new StandalonePlatform(herald.database.db),
+      queue: herald.queue,
+      config: loadConfig({
+        HERALD_VAULT_KEYS: TEST_VAULT_KEYS,
+        HERALD_INITIATOR_DIR: rootDir,
+        HERALD_INITIATOR_SETTLE_MS: '0',
+        ...(herald.test.url && { DATABASE_URL: herald.test.url }),
+      }),
+      logger,
+    });
+
+  it('leaves the files of a feed whose config.json is missing or wrong, says why once, and takes them once it is right', async () => {
+    const own = makeTempDir();
+    const dir = path.join(own, 'later');
+    fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'early.csv'), 'Customer id,Email\nl1,l1@example.com\n');
-    const waitScans = () => sleep(SETTLE_MS * 3);
-    await waitScans();
+    const problems: string[] = [];
+    const logger = pino(
+      { level: 'warn' },
+      { write: (line: string) => problems.push((JSON.parse(line) as { problem: string }).problem) },
+    );
+    const watcher = watcherOf(own, logger);
+    const scans = async () => {
+      for (let i = 0; i < 3; i += 1) await watcher.scan();
+    };
+    await scans();
     expect(fs.readdirSync(dir)).toEqual(['early.csv']);
     for (const config of ['', '{"DispatchId": 12}', '{"DispatchId": "7d7d7d7d-0000-4000-8000-000000000000"}']) {
       fs.writeFileSync(path.join(dir, 'config.json'), config);
-      await waitScans();
+      await scans();
       expect(fs.readdirSync(dir).sort(), config).toEqual(['config.json', 'early.csv']);
     }
+    expect(problems).toEqual([
+      expect.stringMatching(/config\.json/),
+      expect.stringMatching(/config\.json/),
+      expect.stringMatching(/DispatchId/),
+      expect.stringMatching(/dispatch/i),
+    ]);
     expect(await folderUploads('later')).toEqual([]);
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ dispatchId: seeded.dispatchId }));
+    await scans();
     const [upload] = await ended('later');
     expect(upload).toMatchObject({ status: 'done', rows: { accepted: 1 } });
     await archived(dir, 'early.csv');
@@ -190,21 +223,7 @@ describe.each(databaseKinds())('the watched folder on %s', (kind) => {
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ DispatchId: seeded.dispatchId }));
     const names = Array.from({ length: 12 }, (_, i) => `part-${i}.csv`);
     for (const name of names) fs.writeFileSync(path.join(dir, name), `Customer id,Email\n${name},x@example.com\n`);
-    const config = loadConfig({
-      HERALD_VAULT_KEYS: TEST_VAULT_KEYS,
-      HERALD_INITIATOR_DIR: shared,
-      HERALD_INITIATOR_SETTLE_MS: '0',
-      ...(herald.test.url && { DATABASE_URL: herald.test.url }),
-    });
-    const watcher = () =>
-      new WatchedFolder({
-        database: herald.database,
-        platform: new StandalonePlatform(herald.database.db),
-        queue: herald.queue,
-        config,
-        logger: createLogger('silent'),
-      });
-    const watchers = [watcher(), watcher(), watcher()];
+    const watchers = [watcherOf(shared), watcherOf(shared), watcherOf(shared)];
     // The first scan notes each file's size; the next ones take it, all three at once.
     await Promise.all(watchers.map((w) => w.scan()));
     await Promise.all(watchers.map((w) => w.scan()));

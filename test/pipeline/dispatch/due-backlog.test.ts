@@ -125,7 +125,6 @@ describe.each(databaseKinds())('the due backlog token creation waits on, on %s',
       smtp.held.shift()!();
       await waitFor(() => smtp.held.length === 1, 10_000, { description: 'the next message sent' });
       expect(await due()).toBe(dueAfter);
-      await sleep(100);
       expect(turnEnded).toBe(false);
     }
     smtp.held.shift()!();

@@ -3,6 +3,7 @@ import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
 import { seedDispatch } from '../../support/platform.js';
+import { waitFor } from '../../support/wait.js';
 
 describe.each(databaseKinds())('dispatch request smoke on %s', (kind) => {
   let herald: TestHerald;
@@ -39,18 +40,20 @@ describe.each(databaseKinds())('dispatch request smoke on %s', (kind) => {
       statusByDispatch: [{ dispatchId: seeded.dispatchId, dispatchStatus: 206 }],
     });
 
-    const deadline = Date.now() + 20_000;
-    let entries: { tokenId: string | null; state: string; events: { action: number }[] }[] = [];
-    while (Date.now() < deadline) {
-      const log = await herald.request('/api/EventLog', {
-        method: 'POST',
-        token: apiKey,
-        json: { BatchId: 'batch-1' },
-      });
-      entries = (await log.json()) as typeof entries;
-      if (entries.some((e) => e.tokenId)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    type Entry = { tokenId: string | null; state: string; events: { action: number }[] };
+    const entries = await waitFor(
+      async () => {
+        const log = await herald.request('/api/EventLog', {
+          method: 'POST',
+          token: apiKey,
+          json: { BatchId: 'batch-1' },
+        });
+        const found = (await log.json()) as Entry[];
+        return found.some((e) => e.tokenId) ? found : undefined;
+      },
+      20_000,
+      { description: 'the accepted invitation to get its token' },
+    );
     expect(entries.map((e) => e.state)).toEqual(['token_created', 'rejected', 'throttled']);
     // Requested, TokenCreated, then Scheduled (the first message).
     expect(entries[0]!.events.map((e) => e.action)).toEqual([0, 2, 9]);

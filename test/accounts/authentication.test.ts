@@ -35,7 +35,10 @@ describe.each(databaseKinds())('sign-in, access tokens and API keys on %s', (kin
   let adminKey: string;
 
   beforeAll(async () => {
-    herald = await startTestHerald(kind, { env: { HERALD_ACCESS_TOKEN_TTL_SECONDS: String(TTL_SECONDS) } });
+    herald = await startTestHerald(kind, {
+      env: { HERALD_ACCESS_TOKEN_TTL_SECONDS: String(TTL_SECONDS) },
+      roles: { api: true, workers: false },
+    });
     ({ account, apiKey: adminKey } = await seedAccount(herald.database, 'admin'));
   });
   afterAll(async () => {

@@ -6,7 +6,7 @@ import { startTestHerald, type TestHerald } from '../support/herald.js';
 describe.each(databaseKinds())('authentication and account scoping on %s', (kind) => {
   let herald: TestHerald;
   beforeAll(async () => {
-    herald = await startTestHerald(kind);
+    herald = await startTestHerald(kind, { roles: { api: true, workers: false } });
   });
   afterAll(() => herald?.stop());
 

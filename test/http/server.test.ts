@@ -63,7 +63,10 @@ describe.each(databaseKinds())('HTTP behaviour on %s', (kind) => {
   let adminKey: string;
 
   beforeAll(async () => {
-    herald = await startTestHerald(kind, { env: { HERALD_BODY_LIMIT_BYTES: String(BODY_LIMIT) } });
+    herald = await startTestHerald(kind, {
+      env: { HERALD_BODY_LIMIT_BYTES: String(BODY_LIMIT) },
+      roles: { api: true, workers: false },
+    });
     adminKey = (await seedAccount(herald.database, 'admin')).apiKey;
   });
   afterAll(async () => {

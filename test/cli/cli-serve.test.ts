@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiRequest, fetchApi, type RequestOptions } from '../support/api-client.js';
 import { killStartedClis, parseJsonOutput, runCli, startServing } from '../support/cli.js';
 import { createPostgresDatabase, databaseKinds, type DatabaseKind } from '../support/databases.js';
 import { TEST_VAULT_KEYS } from '../support/herald.js';
@@ -67,13 +68,12 @@ describe.each(databaseKinds())('durability of a CLI Herald on %s', (kind) => {
   it('keeps what it acknowledged through kill -9 and a restart', { timeout: 180_000 }, async () => {
     const first = await serve(installation);
     const username = `durable-${kind}`;
-    const created = await fetch(`${first.url}/api/users`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${installation.adminKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ username, password: 'correct horse battery', role: 'viewer' }),
+    const created = await apiRequest<{ id: string }>(first, '/api/users', {
+      token: installation.adminKey,
+      json: { username, password: 'correct horse battery', role: 'viewer' },
     });
     expect(created.status).toBe(201);
-    const { id } = (await created.json()) as { id: string };
+    const { id } = created.body;
 
     first.cli.signal('SIGKILL');
     expect((await first.cli.waitForExit()).signal).toBe('SIGKILL');
@@ -83,11 +83,9 @@ describe.each(databaseKinds())('durability of a CLI Herald on %s', (kind) => {
     }
 
     const second = await serve(installation);
-    const read = await fetch(`${second.url}/api/users/${id}`, {
-      headers: { authorization: `Bearer ${installation.adminKey}` },
-    });
+    const read = await apiRequest(second, `/api/users/${id}`, { token: installation.adminKey });
     expect(read.status).toBe(200);
-    expect(await read.json()).toMatchObject({ id, username, role: 'viewer' });
+    expect(read.body).toMatchObject({ id, username, role: 'viewer' });
     if (kind === 'pglite') {
       expect(JSON.parse(fs.readFileSync(lockFileOf(installation), 'utf8'))).toMatchObject({ pid: second.cli.pid });
     }
@@ -104,7 +102,7 @@ describe('a CLI Herald on an embedded database', () => {
   it('stops on SIGTERM: exit code 0, lock released, "Herald stopped" logged', { timeout: 120_000 }, async () => {
     const { cli, url } = await serve(installation, { HERALD_LOG_LEVEL: 'info' });
     expect(fs.existsSync(lockFileOf(installation))).toBe(true);
-    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    expect((await fetchApi(url, '/readyz')).status).toBe(200);
 
     cli.signal('SIGTERM');
     const exit = await cli.waitForExit(60_000);
@@ -125,7 +123,7 @@ describe('a CLI Herald on an embedded database', () => {
     const wrongKey = 'hk_this-key-does-not-exist-but-is-secret';
     const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
-    const calls: [string, RequestInit][] = [
+    const calls: [string, RequestOptions][] = [
       [`/api/account?email=${encodeURIComponent(email)}`, { headers: bearer(installation.adminKey) }],
       [`/api/account?email=${encodeURIComponent(email)}`, { headers: bearer(wrongKey) }],
       [`/api/nothing-here?email=${encodeURIComponent(email)}`, { headers: bearer(installation.adminKey) }],
@@ -143,7 +141,7 @@ describe('a CLI Herald on an embedded database', () => {
       ],
     ];
     const statuses = [];
-    for (const [route, init] of calls) statuses.push((await fetch(`${url}${route}`, init)).status);
+    for (const [route, init] of calls) statuses.push((await fetchApi(url, route, init)).status);
     expect(statuses).toEqual([200, 401, 404, 401, 201]);
 
     // Fastify logs each answer after sending it: wait until all of them are in the log.

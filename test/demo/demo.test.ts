@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DemoInfo } from '../../src/demo/demo-setup.js';
+import { apiRequest } from '../support/api-client.js';
 import { CliProcess, killStartedClis, runCli } from '../support/cli.js';
 import { makeTempDir, removeTempDirs } from '../support/temp-dirs.js';
 import { waitFor } from '../support/wait.js';
@@ -34,13 +35,9 @@ describe('herald demo', () => {
     const curl = /curl[\s\S]*?'\n/.exec(first.cli.stdout)?.[0];
     expect(curl).toContain(info.apiKey);
     const body = /-d '(.*)'/.exec(curl ?? '')?.[1] ?? '';
-    const response = await fetch(`${info.baseUrl}/api/dispatchRequest`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${info.apiKey}`, 'content-type': 'application/json' },
-      body,
-    });
+    const response = await apiRequest(info.baseUrl, '/api/dispatchRequest', { token: info.apiKey, raw: body });
     expect(response.status).toBe(207);
-    expect(await response.json()).toMatchObject({
+    expect(response.body).toMatchObject({
       statusByDispatch: [{ dispatchId: info.dispatchId, dispatchStatus: 202 }],
     });
 
@@ -51,10 +48,8 @@ describe('herald demo', () => {
     expect(second.info.dispatchId).toBe(info.dispatchId);
     expect(second.info.questionIds).toEqual(info.questionIds);
     expect(second.info.apiKey).toBe(info.apiKey);
-    const account = await fetch(`${second.info.baseUrl}/api/dispatches`, {
-      headers: { authorization: `Bearer ${info.apiKey}` },
-    });
-    expect(((await account.json()) as unknown[]).length).toBe(1);
+    const account = await apiRequest<unknown[]>(second.info.baseUrl, '/api/dispatches', { token: info.apiKey });
+    expect(account.body).toHaveLength(1);
     second.cli.signal('SIGTERM');
     await second.cli.exited;
 

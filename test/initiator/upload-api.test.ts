@@ -4,7 +4,8 @@ import { dispatches } from '../../src/storage/schema.js';
 import { seedAccount } from '../support/accounts.js';
 import { databaseKinds } from '../support/databases.js';
 import { startTestHerald, type TestHerald } from '../support/herald.js';
-import { apiRequest, keyFor, type ErrorBody } from '../support/ingest.js';
+import { keyFor } from '../support/ingest.js';
+import { apiRequest, type ErrorBody } from '../support/api-client.js';
 import { seedDispatch, type SeededDispatch } from '../support/platform.js';
 import { makeTempDir, removeTempDirs } from '../support/temp-dirs.js';
 import {

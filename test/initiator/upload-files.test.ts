@@ -5,7 +5,8 @@ import { seedAccount } from '../support/accounts.js';
 import { repoRoot } from '../support/cli.js';
 import { databaseKinds } from '../support/databases.js';
 import { startTestHerald, type TestHerald } from '../support/herald.js';
-import { invitationRows, type ErrorBody } from '../support/ingest.js';
+import { invitationRows } from '../support/ingest.js';
+import { type ErrorBody } from '../support/api-client.js';
 import { seedDispatch, type SeededDispatch } from '../support/platform.js';
 import { makeTempDir, removeTempDirs } from '../support/temp-dirs.js';
 import {

@@ -11,11 +11,11 @@ import { StandalonePlatform } from '../../src/platforms/standalone/standalone-pl
 import { dispatches, uploads } from '../../src/storage/schema.js';
 import { seedAccount } from '../support/accounts.js';
 import { databaseKinds } from '../support/databases.js';
-import { seedSinkDispatch } from '../support/delivery.js';
-import { startTestHerald, TEST_VAULT_KEYS, type TestHerald } from '../support/herald.js';
-import { apiRequest } from '../support/ingest.js';
+import { seedSinkDispatch, startDeliveryHarness } from '../support/delivery.js';
+import { TEST_VAULT_KEYS, type TestHerald } from '../support/herald.js';
+import { apiRequest } from '../support/api-client.js';
 import type { SeededDispatch } from '../support/platform.js';
-import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
+import type { SmtpSink } from '../support/smtp-sink.js';
 import { makeTempDir, removeTempDirs } from '../support/temp-dirs.js';
 import { uploadLog, type UploadView } from '../support/uploads.js';
 import { waitFor } from '../support/wait.js';
@@ -34,26 +34,20 @@ describe.each(databaseKinds())('the watched folder on %s', (kind) => {
 
   beforeAll(async () => {
     root = makeTempDir();
-    sink = await startSmtpSink();
-    herald = await startTestHerald(kind, {
+    ({ herald, sink } = await startDeliveryHarness(kind, {
       env: {
         HERALD_DATA_DIR: makeTempDir(),
         HERALD_INITIATOR_DIR: root,
         HERALD_INITIATOR_POLL_MS: '100',
         HERALD_INITIATOR_SETTLE_MS: String(SETTLE_MS),
-        HERALD_TOKEN_FLUSH_MS: '0',
         HERALD_DELIVERY_POLL_MS: '100',
       },
-    });
+    }));
     ({
       apiKey,
       account: { id: accountId },
     } = await seedAccount(herald.database, 'operator'));
     seeded = await seedSinkDispatch(herald.database, accountId, sink);
-  });
-  afterAll(async () => {
-    await herald?.stop();
-    await sink?.close();
   });
 
   const feed = (name: string, config?: unknown) => {

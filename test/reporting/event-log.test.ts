@@ -4,16 +4,15 @@ import { seedAccount } from '../support/accounts.js';
 import { databaseKinds } from '../support/databases.js';
 import { startTestHerald, type TestHerald } from '../support/herald.js';
 import {
-  apiRequest,
   invitationRows,
   keyFor,
   logRows,
   postDispatchRequest,
   recordOf,
-  type ErrorBody,
   type InvitationRow,
   type MultiStatus,
 } from '../support/ingest.js';
+import { apiRequest, type ErrorBody } from '../support/api-client.js';
 import { seedDispatch, type SeededDispatch } from '../support/platform.js';
 import { waitFor } from '../support/wait.js';
 

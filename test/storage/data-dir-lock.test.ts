@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataDirLockedError, lockDataDir } from '../../src/storage/data-dir-lock.js';
+import { fetchApi } from '../support/api-client.js';
 import { killStartedClis, repoRoot, runCli, startServing, type ServingCli } from '../support/cli.js';
 import { makeTempDir, removeTempDirs } from '../support/temp-dirs.js';
 import { waitFor } from '../support/wait.js';
@@ -181,7 +182,7 @@ describe('the CLI and the data directory lock', () => {
     // The refused process did not disturb the owner or its lock.
     expect(first.cli.running).toBe(true);
     expect(JSON.parse(fs.readFileSync(lockFileOf(dir), 'utf8'))).toMatchObject({ pid: first.cli.pid });
-    expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+    expect((await fetchApi(first, '/healthz')).status).toBe(200);
   });
 
   it('refuses an admin command on a directory in use', async () => {

@@ -4,18 +4,12 @@ import { expect } from 'vitest';
 import type { Clock } from '../../src/clock.js';
 import type { Database } from '../../src/storage/database.js';
 import { vendors } from '../../src/storage/schema.js';
-import type { TestHerald } from './herald.js';
-import {
-  apiRequest,
-  invitationRows,
-  postDispatchRequest,
-  type Answer,
-  type InvitationRow,
-  type MultiStatus,
-  type Prefill,
-} from './ingest.js';
+import { startTestHerald, type TestHerald } from './herald.js';
+import type { DatabaseKind } from './databases.js';
+import { invitationRows, postDispatchRequest, type InvitationRow, type MultiStatus, type Prefill } from './ingest.js';
+import { apiRequest, type Answer } from './api-client.js';
 import { seedDispatch, type SeededDispatch } from './platform.js';
-import type { RecipientRule, SinkMessage, SmtpSink } from './smtp-sink.js';
+import { startSmtpSink, type RecipientRule, type SinkMessage, type SmtpSink } from './smtp-sink.js';
 import { waitFor } from './wait.js';
 
 /** A clock a test moves by hand: Herald sees exactly the time the test sets. */
@@ -44,6 +38,29 @@ export const MINUTE = 60_000;
 /** The settings of an SMTP vendor that sends in the clear to `port` on loopback. */
 export function loopbackSmtpSettings(port: number) {
   return { host: '127.0.0.1', port, security: 'none', fromAddress: 'surveys@herald.test', rejectUnauthorized: true };
+}
+
+/** A Herald with its workers on a fresh database of one kind, and the SMTP sink its dispatches deliver to. */
+export interface DeliveryHarness {
+  readonly herald: TestHerald;
+  readonly sink: SmtpSink;
+}
+
+/**
+ * The set-up of a delivery test: an SMTP sink (answering by `rule`), then Herald on a fresh database
+ * with token grouping off and delivery workers polling every 50 ms (plus `env`). Both stop when the
+ * file ends, Herald first (the last started stops first); seed accounts and dispatches with seedAccount() and seedSinkDispatch().
+ */
+export async function startDeliveryHarness(
+  kind: DatabaseKind,
+  options: { env?: Record<string, string>; clock?: Clock; rule?: RecipientRule } = {},
+): Promise<DeliveryHarness> {
+  const sink = await startSmtpSink(options.rule);
+  const herald = await startTestHerald(kind, {
+    clock: options.clock,
+    env: { HERALD_TOKEN_FLUSH_MS: '0', HERALD_DELIVERY_POLL_MS: '50', ...options.env },
+  });
+  return { herald, sink };
 }
 
 /** Points a vendor at another loopback port (the sink, or a closed one). */

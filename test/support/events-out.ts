@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import type { DatabaseKind } from './databases.js';
 import { startTestHerald, type TestHerald } from './herald.js';
-import { apiRequest, postDispatchRequest, recordOf, type Answer } from './ingest.js';
+import { postDispatchRequest, recordOf } from './ingest.js';
+import { apiClient } from './api-client.js';
 import type { SeededDispatch } from './platform.js';
 
 /** Small numbers so retries, horizons and polls happen in test time. */
@@ -45,26 +46,13 @@ export interface DeliveryBody {
   attemptLog: { attemptedAt: string; statusCode: number | null; latencyMs: number | null; error: string | null }[];
 }
 
-/** An API client for one account. */
-export function client(herald: TestHerald, token: string) {
-  const call = <T>(method: string, path: string, json?: unknown): Promise<Answer<T>> =>
-    apiRequest<T>(herald.url, path, { method, token, json });
-  return {
-    get: <T>(path: string) => call<T>('GET', path),
-    post: <T>(path: string, json?: unknown) => call<T>('POST', path, json),
-    put: <T>(path: string, json?: unknown) => call<T>('PUT', path, json),
-    patch: <T>(path: string, json?: unknown) => call<T>('PATCH', path, json),
-    delete: <T>(path: string) => call<T>('DELETE', path),
-  };
-}
-
 /** POST /api/webhooks, expecting 201: the subscription and its secret. */
 export async function subscribe(
   herald: TestHerald,
   token: string,
   body: Record<string, unknown>,
 ): Promise<{ subscription: SubscriptionBody; secret: string }> {
-  const answer = await client(herald, token).post<{ subscription: SubscriptionBody; secret: string }>(
+  const answer = await apiClient(herald, token).post<{ subscription: SubscriptionBody; secret: string }>(
     '/api/webhooks',
     body,
   );
@@ -98,7 +86,7 @@ export async function deliveryLog(
   subscriptionId: string,
   query = '',
 ): Promise<DeliveryBody[]> {
-  const answer = await client(herald, token).get<DeliveryBody[]>(
+  const answer = await apiClient(herald, token).get<DeliveryBody[]>(
     `/api/webhooks/${subscriptionId}/deliveries?limit=500${query}`,
   );
   expect(answer.status).toBe(200);

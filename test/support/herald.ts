@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from '../../src/config/config.js';
 import type { Clock } from '../../src/clock.js';
 import { startHerald, type Roles, type RunningHerald } from '../../src/herald.js';
+import { fetchApi, type RequestOptions } from './api-client.js';
 import { openTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
 import { stopAtEndOfFile } from './teardown.js';
 
@@ -10,8 +11,8 @@ export const TEST_VAULT_KEYS = `test1:${Buffer.alloc(32, 7).toString('base64')}`
 export interface TestHerald extends RunningHerald {
   readonly url: string;
   readonly test: TestDatabase;
-  /** fetch() against the running API. */
-  request(path: string, init?: RequestInit & { json?: unknown; token?: string }): Promise<Response>;
+  /** fetchApi() against the running API: the raw response. */
+  request(path: string, options?: RequestOptions): Promise<Response>;
 }
 
 /**
@@ -44,12 +45,6 @@ export async function startTestHerald(
     ...herald,
     url,
     test,
-    request(path, init = {}) {
-      const { json, token, ...rest } = init;
-      const headers = new Headers(rest.headers);
-      if (token) headers.set('authorization', `Bearer ${token}`);
-      if (json !== undefined) headers.set('content-type', 'application/json');
-      return fetch(`${url}${path}`, { ...rest, headers, ...(json !== undefined && { body: JSON.stringify(json) }) });
-    },
+    request: (path, options) => fetchApi(url, path, options),
   };
 }

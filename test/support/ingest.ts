@@ -1,6 +1,7 @@
 import { createApiKey } from '../../src/accounts/api-keys.js';
 import type { Database } from '../../src/storage/database.js';
 import type { Role, StoredPrefill } from '../../src/storage/schema.js';
+import { apiRequest, type Answer } from './api-client.js';
 import type { SeededDispatch } from './platform.js';
 
 /** One prefill as a client sends it. */
@@ -13,49 +14,6 @@ export interface Prefill {
 export interface MultiStatus {
   batchId: string;
   statusByDispatch: { dispatchId: string; message: string; dispatchStatus: number }[];
-}
-
-/** Herald's one error shape. */
-export interface ErrorBody {
-  error: { code: string; message: string; details?: unknown };
-  requestId: string;
-}
-
-/** A request's answer, its body parsed when it is JSON. */
-export interface Answer<T = unknown> {
-  status: number;
-  headers: Headers;
-  body: T;
-}
-
-async function parse<T>(response: Response): Promise<Answer<T>> {
-  const text = await response.text();
-  let body: unknown = text;
-  try {
-    body = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: response.status, headers: response.headers, body: body as T };
-}
-
-/** fetch() against any running API (also one started without the test harness). */
-export async function apiRequest<T = unknown>(
-  baseUrl: string,
-  path: string,
-  init: { method?: string; token?: string; json?: unknown; raw?: string; headers?: Record<string, string> } = {},
-): Promise<Answer<T>> {
-  const headers = new Headers(init.headers);
-  if (init.token) headers.set('authorization', `Bearer ${init.token}`);
-  let body: string | undefined;
-  if (init.json !== undefined) {
-    headers.set('content-type', 'application/json');
-    body = JSON.stringify(init.json);
-  } else if (init.raw !== undefined) {
-    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-    body = init.raw;
-  }
-  return parse<T>(await fetch(`${baseUrl}${path}`, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body }));
 }
 
 /** POST /api/dispatchRequest with a JSON body (or raw text) and optional headers (e.g. BatchID). */

@@ -1,37 +1,8 @@
 import { expect } from 'vitest';
 import { createApiKey } from '../../src/accounts/api-keys.js';
 import { seedAccount } from './accounts.js';
+import { apiClient, type Answer, type ApiClient } from './api-client.js';
 import type { TestHerald } from './herald.js';
-
-/** An answer of the API with its raw text kept, so tests can search it for values that must not appear. */
-export interface Answer {
-  status: number;
-  text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read whatever shape the route answers
-  body: Record<string, any>;
-}
-
-export interface Client {
-  get(path: string): Promise<Answer>;
-  post(path: string, json?: unknown): Promise<Answer>;
-  patch(path: string, json: unknown): Promise<Answer>;
-  delete(path: string): Promise<Answer>;
-}
-
-/** Calls the API of `herald` with `token`. */
-export function client(herald: TestHerald, token: string): Client {
-  const call = async (method: string, path: string, json?: unknown): Promise<Answer> => {
-    const response = await herald.request(path, { method, token, json });
-    const text = await response.text();
-    return { status: response.status, text, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  };
-  return {
-    get: (path) => call('GET', path),
-    post: (path, json) => call('POST', path, json ?? {}),
-    patch: (path, json) => call('PATCH', path, json),
-    delete: (path) => call('DELETE', path),
-  };
-}
 
 /** A new account with an admin, an operator and a viewer key. */
 export async function seedTeam(herald: TestHerald) {
@@ -40,9 +11,9 @@ export async function seedTeam(herald: TestHerald) {
   const viewer = await createApiKey(herald.database.db, { accountId: account.id, name: 'view', role: 'viewer' });
   return {
     account,
-    admin: client(herald, apiKey),
-    operator: client(herald, operator.key),
-    viewer: client(herald, viewer.key),
+    admin: apiClient(herald, apiKey),
+    operator: apiClient(herald, operator.key),
+    viewer: apiClient(herald, viewer.key),
   };
 }
 
@@ -62,7 +33,7 @@ export const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 export const SMTP_SETTINGS = { host: 'smtp.example.test', port: 587, fromAddress: 'surveys@example.test' };
 
 /** Creates one of each thing a dispatch refers to, through the API, and returns their ids. */
-export async function seedDispatchParts(admin: Client) {
+export async function seedDispatchParts(admin: ApiClient) {
   const created = async (path: string, json: unknown): Promise<string> => {
     const answer = await admin.post(path, json);
     expect(answer.status, answer.text).toBe(201);
@@ -84,7 +55,7 @@ export async function seedDispatchParts(admin: Client) {
 }
 
 /** Creates a dispatch that uses every part, with a static prefill of the store question. */
-export async function seedDispatch(admin: Client, parts: Awaited<ReturnType<typeof seedDispatchParts>>) {
+export async function seedDispatch(admin: ApiClient, parts: Awaited<ReturnType<typeof seedDispatchParts>>) {
   const answer = await admin.post('/api/dispatches', {
     name: 'Spring survey',
     questionnaireId: parts.questionnaireId,

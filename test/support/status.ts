@@ -17,7 +17,7 @@ import { vendorAdapter } from '../../src/vendors/vendor-adapter.js';
 import { registerVendorAdapter } from '../../src/vendors/vendor-registry.js';
 import { api, waitForMessage } from './delivery.js';
 import type { TestHerald } from './herald.js';
-import { apiRequest, type Answer } from './ingest.js';
+import { apiRequest, type Answer } from './api-client.js';
 import { seedDispatch, type SeededDispatch } from './platform.js';
 
 /**

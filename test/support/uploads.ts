@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Database } from '../../src/storage/database.js';
-import { apiRequest, type Answer } from './ingest.js';
+import { apiRequest, type Answer } from './api-client.js';
 import { waitFor } from './wait.js';
 
 /** GET /api/uploads/{id}, as the API shows an upload. */
@@ -44,19 +44,7 @@ export async function postUpload<T = UploadView>(
     const blob = typeof form.file === 'string' ? await fs.openAsBlob(form.file) : new Blob([form.file]);
     body.append('file', blob, form.fileName ?? 'customers.csv');
   }
-  const response = await fetch(`${baseUrl}/api/uploads`, {
-    method: 'POST',
-    headers: token ? { authorization: `Bearer ${token}` } : {},
-    body,
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON
-  }
-  return { status: response.status, headers: response.headers, body: parsed as T };
+  return apiRequest<T>(baseUrl, '/api/uploads', { method: 'POST', token, body });
 }
 
 /** Polls GET /api/uploads/{id} until the upload has ended (done or failed). */
@@ -79,11 +67,9 @@ export async function waitForUpload(
 
 /** GET /api/uploads/{id}/rejected.csv as text. */
 export async function rejectedCsv(baseUrl: string, token: string, id: string): Promise<string> {
-  const response = await fetch(`${baseUrl}/api/uploads/${id}/rejected.csv`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
-  if (response.status !== 200) throw new Error(`rejected.csv answered ${response.status}: ${await response.text()}`);
-  return response.text();
+  const answer = await apiRequest<string>(baseUrl, `/api/uploads/${id}/rejected.csv`, { token });
+  if (answer.status !== 200) throw new Error(`rejected.csv answered ${answer.status}: ${answer.text}`);
+  return answer.text;
 }
 
 export interface UploadLogRow {

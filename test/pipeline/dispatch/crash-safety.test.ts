@@ -9,7 +9,8 @@ import { killStartedClis, parseJsonOutput, runCli, startServing } from '../../su
 import { createPostgresDatabase, databaseKinds } from '../../support/databases.js';
 import { loopbackSmtpSettings } from '../../support/delivery.js';
 import { TEST_VAULT_KEYS } from '../../support/herald.js';
-import { apiRequest, type MultiStatus } from '../../support/ingest.js';
+import { type MultiStatus } from '../../support/ingest.js';
+import { apiRequest } from '../../support/api-client.js';
 import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.js';
 import { makeTempDir, removeTempDirs } from '../../support/temp-dirs.js';
 import { waitFor } from '../../support/wait.js';

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
-import { api, mailsTo, requestRecords, seedSinkDispatch } from '../../support/delivery.js';
-import { startTestHerald, type TestHerald } from '../../support/herald.js';
+import { api, mailsTo, requestRecords, seedSinkDispatch, startDeliveryHarness } from '../../support/delivery.js';
+import type { TestHerald } from '../../support/herald.js';
 import type { SeededDispatch } from '../../support/platform.js';
-import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.js';
+import type { SmtpSink } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
 
 const ENGLISH = { subject: 'Your opinion matters', greeting: 'Hello' };
@@ -18,8 +18,7 @@ describe.each(databaseKinds())('the language of a message on %s', (kind) => {
   let templateId: string;
 
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    herald = await startTestHerald(kind, { env: { HERALD_TOKEN_FLUSH_MS: '0', HERALD_DELIVERY_POLL_MS: '50' } });
+    ({ herald, sink } = await startDeliveryHarness(kind));
     const seeded = await seedAccount(herald.database);
     accountId = seeded.account.id;
     apiKey = seeded.apiKey;
@@ -41,10 +40,6 @@ describe.each(databaseKinds())('the language of a message on %s', (kind) => {
       201,
     );
     templateId = template.body.id;
-  });
-  afterAll(async () => {
-    await herald?.stop();
-    await sink?.close();
   });
 
   /** A dispatch that uses the bilingual template, with `defaultLanguage` when given. */

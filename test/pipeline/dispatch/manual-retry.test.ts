@@ -1,11 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { EventAction } from '../../../src/timeline/event-numbers.js';
 import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
-import { api, mailsTo, requestRecords, seedSinkDispatch, SinkRules, waitForMessage } from '../../support/delivery.js';
-import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import { eventRows, keyFor, type ErrorBody } from '../../support/ingest.js';
-import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.js';
+import {
+  api,
+  mailsTo,
+  requestRecords,
+  seedSinkDispatch,
+  SinkRules,
+  waitForMessage,
+  startDeliveryHarness,
+} from '../../support/delivery.js';
+import type { TestHerald } from '../../support/herald.js';
+import { eventRows, keyFor } from '../../support/ingest.js';
+import { type ErrorBody } from '../../support/api-client.js';
+import type { SmtpSink } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
 import { dsnFor, sendToBounceEndpoint, sentMessage } from '../../support/status.js';
 
@@ -41,20 +50,14 @@ describe.each(databaseKinds())('manual retry on %s', (kind) => {
   let sink: SmtpSink;
   const rules = new SinkRules();
   beforeAll(async () => {
-    sink = await startSmtpSink(rules.rule);
-    herald = await startTestHerald(kind, {
+    ({ herald, sink } = await startDeliveryHarness(kind, {
+      rule: rules.rule,
       env: {
-        HERALD_TOKEN_FLUSH_MS: '0',
-        HERALD_DELIVERY_POLL_MS: '50',
         // Automatic retries wait minutes: only a person's retry sends a message again within a test.
         HERALD_SEND_RETRY_BASE_MS: '600000',
         HERALD_BOUNCE_SMTP_PORT: '0',
       },
-    });
-  });
-  afterAll(async () => {
-    await herald?.stop();
-    await sink?.close();
+    }));
   });
 
   /** One invitation to `address` on a new account; `refuse` makes the sink refuse it first. */

@@ -5,7 +5,8 @@ import type { TestHerald } from '../../support/herald.js';
 import { postDispatchRequest, recordOf } from '../../support/ingest.js';
 import { seedDispatch, type SeededDispatch } from '../../support/platform.js';
 import { waitFor } from '../../support/wait.js';
-import { client, startEventsHerald, startRecorder, type RecordedPost } from '../../support/events-out.js';
+import { startEventsHerald, startRecorder, type RecordedPost } from '../../support/events-out.js';
+import { apiClient } from '../../support/api-client.js';
 
 interface ReporterDoc {
   '@timestamp': string;
@@ -86,7 +87,7 @@ describe.each(databaseKinds())('the campaign reporter on %s', (kind) => {
   it('posts state changes and statistics as JSON, retrying failed posts in order', async () => {
     const { account, apiKey } = await seedAccount(herald.database);
     const seeded = await seedDispatch(herald.database, account.id);
-    const api = client(herald, apiKey);
+    const api = apiClient(herald, apiKey);
     // The first two posts fail: the reporter retries rather than dropping them.
     const recorder = await startRecorder((_post, index) => (index < 2 ? 503 : 200));
     recorders.push(recorder);
@@ -174,7 +175,7 @@ describe.each(databaseKinds())('the campaign reporter on %s', (kind) => {
     const seeded = await seedDispatch(herald.database, account.id);
     const recorder = await startRecorder();
     recorders.push(recorder);
-    const put = await client(herald, apiKey).put('/api/campaign-reporter', {
+    const put = await apiClient(herald, apiKey).put('/api/campaign-reporter', {
       uri: recorder.url,
       intervalSeconds: 1,
       format: 'elasticsearch',

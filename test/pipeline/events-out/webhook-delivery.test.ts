@@ -9,13 +9,13 @@ import { invitationRows, postDispatchRequest, recordOf } from '../../support/ing
 import { seedDispatch } from '../../support/platform.js';
 import { waitFor } from '../../support/wait.js';
 import {
-  client,
   deliveryLog,
   requestInvitations,
   startEventsHerald,
   subscribe,
   type SubscriptionBody,
 } from '../../support/events-out.js';
+import { apiClient } from '../../support/api-client.js';
 
 const TokenCreated = 2;
 
@@ -53,7 +53,7 @@ describe.each(databaseKinds())('webhook delivery on %s', (kind) => {
     expect(secret).toMatch(/^whsec_[\w-]{40,}$/);
     receiver.setSecrets([secret]);
     // The secret is shown once: no read answers it.
-    const read = await client(herald, apiKey).get<Record<string, unknown>>(`/api/webhooks/${subscription.id}`);
+    const read = await apiClient(herald, apiKey).get<Record<string, unknown>>(`/api/webhooks/${subscription.id}`);
     expect(read.status).toBe(200);
     expect(JSON.stringify(read.body)).not.toContain(secret);
 
@@ -157,7 +157,7 @@ describe.each(databaseKinds())('webhook delivery on %s', (kind) => {
   it('sends original identifiers only to a subscription that asks, when the account allows it', async () => {
     const { account, apiKey } = await seedAccount(herald.database);
     const seeded = await seedDispatch(herald.database, account.id);
-    const api = client(herald, apiKey);
+    const api = apiClient(herald, apiKey);
     const plain = await catcher();
     const personal = await catcher();
 
@@ -209,7 +209,7 @@ describe.each(databaseKinds())('webhook delivery on %s', (kind) => {
   it('signs with both secrets during a rotation overlap, then only with the new one', async () => {
     const { account, apiKey } = await seedAccount(herald.database);
     const seeded = await seedDispatch(herald.database, account.id);
-    const api = client(herald, apiKey);
+    const api = apiClient(herald, apiKey);
     const receiver = await catcher();
     const { subscription, secret: first } = await subscribe(herald, apiKey, { url: receiver.url });
     receiver.setSecrets([first]);
@@ -254,7 +254,7 @@ describe.each(databaseKinds())('webhook delivery on %s', (kind) => {
   it('manages subscriptions per account: validation, changes, other accounts, deletion', async () => {
     const { apiKey } = await seedAccount(herald.database);
     const other = await seedAccount(herald.database);
-    const api = client(herald, apiKey);
+    const api = apiClient(herald, apiKey);
     for (const [body, field] of [
       [{ url: 'ftp://example.com/hook' }, 'url'],
       [{ url: 'not a url' }, 'url'],
@@ -279,7 +279,7 @@ describe.each(databaseKinds())('webhook delivery on %s', (kind) => {
     expect(enabled.body).toMatchObject({ status: 'active', disabledReason: null });
 
     // Another account sees none of it.
-    const stranger = client(herald, other.apiKey);
+    const stranger = apiClient(herald, other.apiKey);
     expect((await stranger.get(`/api/webhooks/${subscription.id}`)).status).toBe(404);
     expect((await stranger.get(`/api/webhooks/${subscription.id}/deliveries`)).status).toBe(404);
     expect((await stranger.post(`/api/webhooks/${subscription.id}/dead-letters/replay`, {})).status).toBe(404);

@@ -7,7 +7,6 @@ import { invitationRows } from '../../support/ingest.js';
 import { seedDispatch } from '../../support/platform.js';
 import { waitFor } from '../../support/wait.js';
 import {
-  client,
   deliveryLog,
   requestInvitations,
   startEventsHerald,
@@ -16,6 +15,7 @@ import {
   type DeliveryBody,
   type SubscriptionBody,
 } from '../../support/events-out.js';
+import { apiClient } from '../../support/api-client.js';
 
 /** What the catcher saw, in order: each request (with its attempt) and whether it was accepted. */
 interface Seen {
@@ -140,7 +140,7 @@ describe.each(databaseKinds())('webhook dead letters on %s', (kind) => {
   it('dead-letters a delivery after the retry horizon and replays it with the same event id', async () => {
     const { account, apiKey } = await seedAccount(herald.database);
     const seeded = await seedDispatch(herald.database, account.id);
-    const api = client(herald, apiKey);
+    const api = apiClient(herald, apiKey);
     let failing = true;
     const accepted: string[] = [];
     const receiver = await startWebhookCatcher({
@@ -215,7 +215,7 @@ describe.each(databaseKinds())('disabling a failing subscription on %s', (kind) 
   it('disables a subscription failing for longer than the limit, says why, and resumes it when re-enabled', async () => {
     const { account, apiKey } = await seedAccount(herald.database);
     const seeded = await seedDispatch(herald.database, account.id);
-    const api = client(herald, apiKey);
+    const api = apiClient(herald, apiKey);
     let broken = true;
     const failingReceiver = await startWebhookCatcher({ respond: () => (broken ? 500 : 204) });
     const healthyReceiver = await startWebhookCatcher();

@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseDsn } from '../../../src/pipeline/feedback/dsn.js';
 import { EventAction, EventChannel } from '../../../src/timeline/event-numbers.js';
 import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
-import { mailsTo, requestRecords, seedSinkDispatch } from '../../support/delivery.js';
-import { startTestHerald, type TestHerald } from '../../support/herald.js';
+import { mailsTo, requestRecords, seedSinkDispatch, startDeliveryHarness } from '../../support/delivery.js';
+import type { TestHerald } from '../../support/herald.js';
 import { eventRows } from '../../support/ingest.js';
-import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.js';
+import type { SmtpSink } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
 import { callbackCount, dsnFor, sendToBounceEndpoint, sentMessage, statusRows } from '../../support/status.js';
 
@@ -33,15 +33,8 @@ describe.each(databaseKinds())('SMTP bounces on %s', (kind) => {
   let sink: SmtpSink;
   let bouncePort: number;
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    herald = await startTestHerald(kind, {
-      env: { HERALD_TOKEN_FLUSH_MS: '0', HERALD_DELIVERY_POLL_MS: '50', HERALD_BOUNCE_SMTP_PORT: '0' },
-    });
+    ({ herald, sink } = await startDeliveryHarness(kind, { env: { HERALD_BOUNCE_SMTP_PORT: '0' } }));
     bouncePort = herald.bouncePort!;
-  });
-  afterAll(async () => {
-    await herald?.stop();
-    await sink?.close();
   });
 
   /** An email Herald sent to `address` through the sink, with the raw mail the sink received. */

@@ -5,7 +5,8 @@ import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import { api, requestRecords } from '../../support/delivery.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import { apiRequest, eventRows } from '../../support/ingest.js';
+import { eventRows } from '../../support/ingest.js';
+import { apiRequest } from '../../support/api-client.js';
 import {
   callbackCount,
   createSmsVendor,

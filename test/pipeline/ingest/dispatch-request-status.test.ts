@@ -12,9 +12,9 @@ import {
   logRows,
   postDispatchRequest,
   recordOf,
-  type ErrorBody,
   type MultiStatus,
 } from '../../support/ingest.js';
+import { type ErrorBody } from '../../support/api-client.js';
 import { seedDispatch, type SeededDispatch } from '../../support/platform.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

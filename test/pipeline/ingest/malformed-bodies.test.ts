@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import { countAccountRows, postDispatchRequest, recordOf, type ErrorBody } from '../../support/ingest.js';
+import { countAccountRows, postDispatchRequest, recordOf } from '../../support/ingest.js';
+import { type ErrorBody } from '../../support/api-client.js';
 import { seedDispatch, type SeededDispatch } from '../../support/platform.js';
 
 const HOSTILE = [

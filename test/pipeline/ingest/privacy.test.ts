@@ -5,15 +5,8 @@ import { accounts } from '../../../src/storage/schema.js';
 import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import { startTestHerald, TEST_VAULT_KEYS, type TestHerald } from '../../support/herald.js';
-import {
-  apiRequest,
-  invitationRows,
-  keyFor,
-  logRows,
-  postDispatchRequest,
-  recordOf,
-  type ErrorBody,
-} from '../../support/ingest.js';
+import { invitationRows, keyFor, logRows, postDispatchRequest, recordOf } from '../../support/ingest.js';
+import { apiRequest, type ErrorBody } from '../../support/api-client.js';
 import { seedDispatch } from '../../support/platform.js';
 import { waitFor } from '../../support/wait.js';
 

@@ -6,7 +6,6 @@ import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
 import {
-  apiRequest,
   eventRows,
   invitationRows,
   logRows,
@@ -14,6 +13,7 @@ import {
   recordOf,
   type InvitationRow,
 } from '../../support/ingest.js';
+import { apiRequest } from '../../support/api-client.js';
 import { seedDispatch, type SeededDispatch } from '../../support/platform.js';
 
 /** The expected stored form of a PII value, computed here independently of Herald. */

@@ -5,16 +5,8 @@ import { accounts } from '../../../src/storage/schema.js';
 import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import {
-  apiRequest,
-  eventRows,
-  invitationRows,
-  keyFor,
-  logRows,
-  postDispatchRequest,
-  recordOf,
-  type ErrorBody,
-} from '../../support/ingest.js';
+import { eventRows, invitationRows, keyFor, logRows, postDispatchRequest, recordOf } from '../../support/ingest.js';
+import { apiRequest, type ErrorBody } from '../../support/api-client.js';
 import { seedDispatch, type SeededDispatch } from '../../support/platform.js';
 
 const CUSTOM_SAMPLER = 'test-keep-prefix';

@@ -1,13 +1,21 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { EventAction, EventChannel } from '../../../src/timeline/event-numbers.js';
 import type { Channel } from '../../../src/storage/schema.js';
 import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
-import { api, mailsTo, requestRecords, seedSinkDispatch, SinkRules, waitForMessage } from '../../support/delivery.js';
-import { startTestHerald, type TestHerald } from '../../support/herald.js';
+import {
+  api,
+  mailsTo,
+  requestRecords,
+  seedSinkDispatch,
+  SinkRules,
+  waitForMessage,
+  startDeliveryHarness,
+} from '../../support/delivery.js';
+import type { TestHerald } from '../../support/herald.js';
 import { eventRows, invitationRows } from '../../support/ingest.js';
-import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.js';
+import type { SmtpSink } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
 import {
   createSmsVendor,
@@ -34,14 +42,7 @@ describe.each(databaseKinds())('channel fallback on %s', (kind) => {
   let sink: SmtpSink;
   const rules = new SinkRules();
   beforeAll(async () => {
-    sink = await startSmtpSink(rules.rule);
-    herald = await startTestHerald(kind, {
-      env: { HERALD_TOKEN_FLUSH_MS: '0', HERALD_DELIVERY_POLL_MS: '50', HERALD_BOUNCE_SMTP_PORT: '0' },
-    });
-  });
-  afterAll(async () => {
-    await herald?.stop();
-    await sink?.close();
+    ({ herald, sink } = await startDeliveryHarness(kind, { rule: rules.rule, env: { HERALD_BOUNCE_SMTP_PORT: '0' } }));
   });
 
   /** An account whose dispatch goes by `channels` (email through the sink, SMS through the test vendor). */

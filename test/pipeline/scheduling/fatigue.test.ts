@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { EventLogEntry } from '../../../src/reporting/event-log.js';
 import { EventAction } from '../../../src/timeline/event-numbers.js';
 import { seedAccount } from '../../support/accounts.js';
@@ -11,10 +11,11 @@ import {
   seedSinkDispatch,
   SinkRules,
   waitForMessage,
+  startDeliveryHarness,
 } from '../../support/delivery.js';
-import { startTestHerald, type TestHerald } from '../../support/herald.js';
+import type { TestHerald } from '../../support/herald.js';
 import { eventRows } from '../../support/ingest.js';
-import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.js';
+import type { SmtpSink } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
 
 describe.each(databaseKinds())('the fatigue rule on %s', (kind) => {
@@ -23,12 +24,7 @@ describe.each(databaseKinds())('the fatigue rule on %s', (kind) => {
   const rules = new SinkRules();
 
   beforeAll(async () => {
-    sink = await startSmtpSink(rules.rule);
-    herald = await startTestHerald(kind, { env: { HERALD_TOKEN_FLUSH_MS: '0', HERALD_DELIVERY_POLL_MS: '50' } });
-  });
-  afterAll(async () => {
-    await herald?.stop();
-    await sink?.close();
+    ({ herald, sink } = await startDeliveryHarness(kind, { rule: rules.rule }));
   });
 
   it('throttles a second invitation to the same UUID within the period, in a later batch', async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { EventAction } from '../../../src/timeline/event-numbers.js';
 import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
@@ -15,11 +15,12 @@ import {
   surveyTokenOf,
   TestClock,
   waitForMessage,
+  startDeliveryHarness,
 } from '../../support/delivery.js';
-import { startTestHerald, type TestHerald } from '../../support/herald.js';
+import type { TestHerald } from '../../support/herald.js';
 import { eventRows, invitationRows } from '../../support/ingest.js';
 import type { SeededDispatch } from '../../support/platform.js';
-import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.js';
+import type { SmtpSink } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
 
 const SUBJECTS = ['Tell us how we did', 'Reminder: tell us how we did', 'Last reminder: tell us how we did'];
@@ -34,11 +35,7 @@ describe.each(databaseKinds())('reminders on %s', (kind) => {
   let dispatch: SeededDispatch;
 
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    herald = await startTestHerald(kind, {
-      clock,
-      env: { HERALD_TOKEN_FLUSH_MS: '0', HERALD_DELIVERY_POLL_MS: '50' },
-    });
+    ({ herald, sink } = await startDeliveryHarness(kind, { clock }));
     const seeded = await seedAccount(herald.database);
     accountId = seeded.account.id;
     apiKey = seeded.apiKey;
@@ -83,10 +80,6 @@ describe.each(databaseKinds())('reminders on %s', (kind) => {
       { reminders: [{ afterMinutes: 60 }, { afterMinutes: 120 }] },
       200,
     );
-  });
-  afterAll(async () => {
-    await herald?.stop();
-    await sink?.close();
   });
 
   const caughtUp = () => deliveryCaughtUp(herald, accountId, apiKey, control, sink);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { EventAction } from '../../../src/timeline/event-numbers.js';
 import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
@@ -11,11 +11,12 @@ import {
   seedSinkDispatch,
   TestClock,
   waitForMessage,
+  startDeliveryHarness,
 } from '../../support/delivery.js';
-import { startTestHerald, type TestHerald } from '../../support/herald.js';
+import type { TestHerald } from '../../support/herald.js';
 import { eventRows } from '../../support/ingest.js';
 import type { SeededDispatch } from '../../support/platform.js';
-import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.js';
+import type { SmtpSink } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
 
 const WEEKDAYS_9_TO_5 = { days: [1, 2, 3, 4, 5], start: '09:00', end: '17:00', timezone: 'UTC' };
@@ -32,20 +33,12 @@ describe.each(databaseKinds())('send windows on %s', (kind) => {
   let control: SeededDispatch;
 
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    herald = await startTestHerald(kind, {
-      clock,
-      env: { HERALD_TOKEN_FLUSH_MS: '0', HERALD_DELIVERY_POLL_MS: '50' },
-    });
+    ({ herald, sink } = await startDeliveryHarness(kind, { clock }));
     const seeded = await seedAccount(herald.database);
     accountId = seeded.account.id;
     apiKey = seeded.apiKey;
     // A dispatch with no send window: its messages go at once, proving the worker has looked.
     control = await seedSinkDispatch(herald.database, accountId, sink);
-  });
-  afterAll(async () => {
-    await herald?.stop();
-    await sink?.close();
   });
 
   const caughtUp = () => deliveryCaughtUp(herald, accountId, apiKey, control, sink);

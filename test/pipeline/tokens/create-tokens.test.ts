@@ -15,7 +15,6 @@ import { seedAccount } from '../../support/accounts.js';
 import { createPostgresDatabase, databaseKinds, openTestDatabase, type TestDatabase } from '../../support/databases.js';
 import { startTestHerald, TEST_VAULT_KEYS, type TestHerald } from '../../support/herald.js';
 import {
-  apiRequest,
   eventRows,
   invitationRows,
   logRows,
@@ -23,6 +22,7 @@ import {
   recordOf,
   type InvitationRow,
 } from '../../support/ingest.js';
+import { apiRequest } from '../../support/api-client.js';
 import { seedDispatch, type SeededDispatch } from '../../support/platform.js';
 import { makeTempDir, removeTempDirs } from '../../support/temp-dirs.js';
 import { waitFor } from '../../support/wait.js';

@@ -4,14 +4,8 @@ import { openVendorSecrets } from '../../../src/vendor-config/vendor-secrets.js'
 import { vendors } from '../../../src/storage/schema.js';
 import { databaseKinds } from '../../support/databases.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import {
-  expectError,
-  seedDispatch,
-  seedDispatchParts,
-  seedTeam,
-  SMTP_SETTINGS,
-  type Answer,
-} from '../../support/management.js';
+import { expectError, seedDispatch, seedDispatchParts, seedTeam, SMTP_SETTINGS } from '../../support/management.js';
+import type { Answer } from '../../support/api-client.js';
 
 const PASSWORD = 'pa55-word-that-must-never-leak';
 const USERNAME = 'smtp-user-that-must-never-leak';

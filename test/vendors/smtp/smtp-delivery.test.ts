@@ -1,23 +1,19 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { vendors } from '../../../src/storage/schema.js';
 import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
-import { startTestHerald, type TestHerald } from '../../support/herald.js';
+import type { TestHerald } from '../../support/herald.js';
 import { seedDispatch } from '../../support/platform.js';
-import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.js';
+import { startDeliveryHarness } from '../../support/delivery.js';
+import type { SmtpSink } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
 
 describe.each(databaseKinds())('email delivery smoke on %s', (kind) => {
   let herald: TestHerald;
   let sink: SmtpSink;
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    herald = await startTestHerald(kind, { env: { HERALD_TOKEN_FLUSH_MS: '0', HERALD_DELIVERY_POLL_MS: '50' } });
-  });
-  afterAll(async () => {
-    await herald?.stop();
-    await sink?.close();
+    ({ herald, sink } = await startDeliveryHarness(kind));
   });
 
   it('delivers an email with a working survey link and one-click unsubscribe headers', async () => {

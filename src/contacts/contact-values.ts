@@ -10,11 +10,14 @@ const EMAIL =
 export function normalizeEmail(input: string): Normalized {
   const value = input.trim();
   if (value === '') return { ok: false, reason: 'the email address is missing' };
-  if (value.length > 254 || !EMAIL.test(value) || value.includes('..')) {
+  const at = value.lastIndexOf('@');
+  const local = value.slice(0, at);
+  // RFC 5321 limits: 254 characters in all, 64 in the local part, which may not start or end with a dot.
+  const badLocal = local.length > 64 || local.startsWith('.') || local.endsWith('.');
+  if (value.length > 254 || !EMAIL.test(value) || value.includes('..') || badLocal) {
     return { ok: false, reason: 'the email address is not valid' };
   }
-  const at = value.lastIndexOf('@');
-  return { ok: true, value: `${value.slice(0, at)}@${value.slice(at + 1).toLowerCase()}` };
+  return { ok: true, value: `${local}@${value.slice(at + 1).toLowerCase()}` };
 }
 
 /**

@@ -85,6 +85,8 @@ export function checkRecord(rules: DispatchRules, record: readonly RawPrefill[])
   }
   const rawUuid = values.get(rules.uuidQuestionId)?.trim();
   if (!rawUuid) rejection ??= 'Failed due to no UUID (common identifier)';
+  // Stored as it is hashed for unsubscribes, so fatigue rules find the same person however it was spaced.
+  else normalized.set(rules.uuidQuestionId, rawUuid);
 
   const prefills: StoredPrefill[] = [];
   const originals: string[] = [];
@@ -110,7 +112,7 @@ export function checkRecord(rules: DispatchRules, record: readonly RawPrefill[])
     // ISO 639-1, optionally with a region (fr-CA): templates are chosen by the primary subtag.
     language:
       language && /^[a-z]{2}(?:[-_][a-z0-9]{2,8})*$/.test(language)
-        ? language.replace('_', '-')
+        ? language.replaceAll('_', '-')
         : rules.dispatch.defaultLanguage,
     prefills,
     originals,

@@ -24,14 +24,15 @@ export function nextOpening(at: Date, window: SendWindow | null, recipientZone?:
   const local = DateTime.fromJSDate(at, { zone });
   const start = minutesOf(window.start);
   const end = minutesOf(window.end);
-  const length = end > start ? end - start : 24 * 60 - start + end; // past midnight when end ≤ start
   // Yesterday's window may still be open (overnight windows); then the next 7 days' openings.
   for (let offset = -1; offset <= 7; offset++) {
     const day = local.startOf('day').plus({ days: offset });
     if (!window.days.includes(day.weekday % 7)) continue;
-    // set() keeps wall-clock time across DST changes, where adding minutes to midnight would not.
+    // set() keeps wall-clock time across DST changes, where adding minutes would not: both ends
+    // are read on the clock, so a window over a change is an hour shorter or longer, as its clock says.
     const opens = day.set({ hour: Math.floor(start / 60), minute: start % 60 });
-    const closes = opens.plus({ minutes: length });
+    const closingDay = end > start ? day : day.plus({ days: 1 }); // past midnight when end ≤ start
+    const closes = closingDay.set({ hour: Math.floor(end / 60), minute: end % 60 });
     if (local < opens) return opens.toJSDate();
     if (local < closes) return at;
   }

@@ -34,14 +34,20 @@ export function translateSmtpError(error: unknown): Extract<SendOutcome, { ok: f
   const temporary = reply === undefined || (reply >= 400 && reply < 500);
   if (e.code === 'EAUTH' || reply === 530 || reply === 535 || reply === 534)
     return refusal('auth_or_config', code, detail, false);
-  if (e.code === 'ETLS' || /certificate|self[- ]signed|tls/i.test(e.code ?? '') || /certificate/.test(lower)) {
+  // nodemailer reports a failed TLS handshake as a socket error: OpenSSL's words say it was TLS.
+  if (
+    e.code === 'ETLS' ||
+    /certificate|self[- ]signed|tls/i.test(e.code ?? '') ||
+    /certificate|ssl routines/.test(lower)
+  ) {
     return refusal('auth_or_config', code, detail, false);
   }
   if (!reply) {
     return refusal(e.code && NETWORK_CODES.has(e.code) ? 'network' : 'vendor_unavailable', code, detail, temporary);
   }
   if (reply >= 400 && reply < 500) {
-    if (/rate|too many|throttl|slow down/.test(lower)) {
+    // "rate" as a word's start: "operated" or "generated" in a reply says nothing of a rate limit.
+    if (/\brate|too many|throttl|slow down/.test(lower)) {
       return refusal('rate_limited', code, detail, temporary);
     }
     if (reply === 450 || reply === 452) return refusal('mailbox_unavailable', code, detail, temporary);
@@ -58,10 +64,12 @@ export function translateSmtpError(error: unknown): Extract<SendOutcome, { ok: f
   ) {
     return refusal('invalid_recipient', code, detail, temporary);
   }
-  if (/5\.2\.\d|mailbox (full|unavailable|disabled)|quota/.test(lower) || reply === 552)
+  if (/5\.2\.\d|mailbox (full|unavailable|disabled)|quota/.test(lower))
     return refusal('mailbox_unavailable', code, detail, temporary);
   if (/5\.6\.\d|content|message (too large|size)|5\.3\.4/.test(lower))
     return refusal('content_rejected', code, detail, temporary);
+  // 552 alone means a full mailbox; with 5.3.4 (message too big) it was the content, read above.
+  if (reply === 552) return refusal('mailbox_unavailable', code, detail, temporary);
   if (reply === 550) return refusal('invalid_recipient', code, detail, temporary);
   return refusal('unknown', code, detail, temporary);
 }

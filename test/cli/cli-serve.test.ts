@@ -2,9 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiRequest, fetchApi, type RequestOptions } from '../support/api-client.js';
-import { killStartedClis, parseJsonOutput, runCli, startServing } from '../support/cli.js';
-import { createPostgresDatabase, databaseKinds, type DatabaseKind } from '../support/databases.js';
-import { TEST_VAULT_KEYS } from '../support/herald.js';
+import { killStartedClis } from '../support/cli.js';
+import {
+  createAccountWithKey,
+  createCliInstallation,
+  serveInstallation,
+  type CliInstallation,
+} from '../support/cli-installation.js';
+import { databaseKinds, type DatabaseKind } from '../support/databases.js';
 import { makeTempDir, removeTempDirs } from '../support/temp-dirs.js';
 import { waitFor } from '../support/wait.js';
 
@@ -13,28 +18,16 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-/** Where a CLI Herald keeps its data: a fresh data directory, and for PostgreSQL a fresh database. */
-interface Installation {
-  dataDir: string;
-  env: Record<string, string>;
+/** A CLI installation with an account "acme" and an admin API key. */
+interface Installation extends CliInstallation {
   adminKey: string;
-  databaseUrl: string | undefined;
 }
 
-/** A new installation with an account "acme" and an admin API key, made with the admin commands. */
 async function createInstallation(kind: DatabaseKind): Promise<Installation> {
-  const dataDir = makeTempDir();
-  const databaseUrl = kind === 'postgres' ? await createPostgresDatabase() : undefined;
-  const env: Record<string, string> = databaseUrl
-    ? { DATABASE_URL: databaseUrl, HERALD_VAULT_KEYS: TEST_VAULT_KEYS }
-    : {};
-  const storage = ['--data-dir', dataDir];
-  parseJsonOutput(await runCli(['account', 'create', '--slug', 'acme', '--name', 'Acme', ...storage], { env }));
-  const { key } = parseJsonOutput<{ key: string }>(
-    await runCli(['api-key', 'create', '--account', 'acme', '--name', 'first', '--role', 'admin', ...storage], { env }),
-  );
-  expect(key).toMatch(/^hk_/);
-  return { dataDir, env, adminKey: key, databaseUrl };
+  const installation = await createCliInstallation(kind);
+  const adminKey = await createAccountWithKey(installation, 'acme');
+  expect(adminKey).toMatch(/^hk_/);
+  return { ...installation, adminKey };
 }
 
 let embeddedTemplate: Promise<Installation> | undefined;
@@ -52,10 +45,7 @@ async function install(kind: DatabaseKind): Promise<Installation> {
   return { ...template, dataDir };
 }
 
-const serve = (installation: Installation, env: Record<string, string> = {}) =>
-  startServing(['serve', '--data-dir', installation.dataDir, '--port', '0'], {
-    env: { ...installation.env, ...env },
-  });
+const serve = serveInstallation;
 
 const lockFileOf = (installation: Installation) => path.join(installation.dataDir, 'herald.lock');
 

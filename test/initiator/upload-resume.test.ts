@@ -2,13 +2,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/storage/database.js';
-import { openPglite } from '../../src/storage/pglite-database.js';
-import { openPostgres } from '../../src/storage/postgres-database.js';
 import { seedAccount } from '../support/accounts.js';
-import { killStartedClis, runCli, startServing } from '../support/cli.js';
-import { createPostgresDatabase, databaseKinds } from '../support/databases.js';
+import { killStartedClis, runCli } from '../support/cli.js';
+import {
+  createCliInstallation,
+  inInstallationDatabase,
+  serveInstallation,
+  type CliInstallation,
+} from '../support/cli-installation.js';
+import { databaseKinds } from '../support/databases.js';
 import { pointVendorAt } from '../support/delivery.js';
-import { TEST_VAULT_KEYS } from '../support/herald.js';
 import { seedDispatch } from '../support/platform.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { makeTempDir, removeTempDirs } from '../support/temp-dirs.js';
@@ -29,43 +32,24 @@ afterAll(async () => {
 
 describe.each(databaseKinds())('an upload killed mid-file on %s', (kind) => {
   let sink: SmtpSink;
-  let dataDir: string;
-  let env: Record<string, string>;
-  let databaseUrl: string | undefined;
+  let installation: CliInstallation;
 
   beforeAll(async () => {
     sink = await startSmtpSink();
-    dataDir = makeTempDir();
-    databaseUrl = kind === 'postgres' ? await createPostgresDatabase() : undefined;
-    env = {
-      HERALD_VAULT_KEYS: TEST_VAULT_KEYS,
+    installation = await createCliInstallation(kind, {
       HERALD_MAX_RECORDS: String(CHUNK),
       HERALD_WORKER_POLL_MS: '100',
       HERALD_LOG_LEVEL: 'debug',
-      ...(databaseUrl && { DATABASE_URL: databaseUrl }),
-    };
-  });
-  afterAll(async () => {
-    await killStartedClis();
-    await sink?.close();
+    });
   });
 
-  /** Runs `work` on the installation's database while no Herald process runs on it. */
-  async function inDatabase<T>(work: (database: Database) => Promise<T>): Promise<T> {
-    const database = databaseUrl ? await openPostgres(databaseUrl, 2) : await openPglite(path.join(dataDir, 'pgdata'));
-    try {
-      return await work(database);
-    } finally {
-      await database.close();
-    }
-  }
-
-  const serve = () => startServing(['serve', '--data-dir', dataDir, '--port', '0'], { env });
+  const serve = () => serveInstallation(installation);
+  const inDatabase = <T>(work: (database: Database) => Promise<T>) => inInstallationDatabase(installation, work);
 
   it(
     'resumes after the last committed chunk: every row read once, no record accepted twice',
     async () => {
-      const migrated = await runCli(['migrate', '--data-dir', dataDir], { env });
+      const migrated = await runCli(['migrate', '--data-dir', installation.dataDir], { env: installation.env });
       expect(migrated.code, migrated.stderr).toBe(0);
       const { apiKey, accountId, dispatchId } = await inDatabase(async (database) => {
         const seeded = await seedAccount(database, 'operator');

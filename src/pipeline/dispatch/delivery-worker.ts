@@ -4,12 +4,13 @@ import { Wakeup } from '../../jobs/wakeup.js';
 import type { Config } from '../../config/config.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { fallbackDefinitions } from '../scheduling/channel-fallback.js';
-import { queueForBulkSend, type BulkEntry } from './bulk-batches.js';
-import { claimDueMessages, countDueMessages, recoverStaleClaims } from './claim-messages.js';
+import type { BulkEntry } from './bulk-batches.js';
+import { claimDueMessages, countDueMessages } from './claim-messages.js';
 import { answeredOutcome, unsentOutcome, vendorProblemOutcome } from './delivery-outcomes.js';
+import { OutcomeRecorder } from './outcome-recorder.js';
 import { prepareMessages, type Preparation, type PrepareServices } from './prepare-messages.js';
-import { permanentFailuresOf, recordOutcomes, type Outcome } from './record-outcomes.js';
+import type { Outcome } from './record-outcomes.js';
+import { recoverStaleClaims } from './stale-claims.js';
 import type { VendorPool } from './vendor-pool.js';
 
 export interface DeliveryServices extends PrepareServices {
@@ -31,9 +32,10 @@ const LANES = 2;
 
 /**
  * Sends due messages: claims a batch, prepares it (vault, templates, unsubscribe check), sends
- * each through its vendor, and records every outcome. Messages for bulk-send vendors join their
- * vendor's open bulk batch instead (queued), which the BulkFlusher sends. Loops at once while
- * there is work.
+ * each through its vendor, and records every outcome in small group commits as outcomes arrive
+ * (OutcomeRecorder), never waiting for the end of the batch. Messages for bulk-send vendors join
+ * their vendor's open bulk batch instead (queued), which the BulkFlusher sends. Loops at once
+ * while there is work.
  */
 export class DeliveryWorker {
   readonly #stopping = new AbortController();
@@ -44,14 +46,46 @@ export class DeliveryWorker {
   #turnsTaken = 0;
   /** The due count since the last turn, shared by everything waiting for it. */
   #dueCount?: { turn: number; upTo: number; count: Promise<number> };
+  readonly #recorder: OutcomeRecorder;
 
-  constructor(private readonly services: DeliveryServices) {}
+  constructor(private readonly services: DeliveryServices) {
+    this.#recorder = new OutcomeRecorder(services, {
+      window: services.config.sendWindow,
+      bulkBatchSize: services.config.bulkBatchSize,
+    });
+  }
 
   start(): void {
     const size = this.services.config.deliveryBatchSize;
     const lanes = Math.min(LANES, size);
     // 100 → 50 + 50, 3 → 1 + 2, 1 → 1.
-    this.#loops = Array.from({ length: lanes }, (_, lane) => this.#run(Math.floor((size + lane) / lanes)));
+    const recovered = this.#recoverOnStart();
+    this.#loops = Array.from({ length: lanes }, async (_, lane) => {
+      await recovered;
+      await this.#run(Math.floor((size + lane) / lanes));
+    });
+  }
+
+  /**
+   * One process owns an embedded data directory, so at start every message left `sending` was
+   * claimed by a process that is gone: it is queued again at once, not after the claim timeout.
+   */
+  async #recoverOnStart(): Promise<void> {
+    if (this.services.database.mode !== 'embedded') return;
+    try {
+      await this.#recover(this.services.clock.now(), 0);
+    } catch (error) {
+      this.services.logger.error({ err: error }, 'recovering messages left mid-send failed; retried later');
+    }
+  }
+
+  async #recover(now: Date, timeoutMs: number): Promise<void> {
+    const { database, config, logger } = this.services;
+    const { requeued, stuck } = await database.transaction((tx) =>
+      recoverStaleClaims(tx.sql, now, timeoutMs, { maxAttempts: config.sendMaxAttempts }),
+    );
+    if (requeued > 0) logger.warn({ requeued }, 'messages left mid-send by a stopped worker are queued again');
+    if (stuck > 0) logger.error({ stuck }, 'messages claimed too often without an outcome are marked Error');
   }
 
   /**
@@ -128,15 +162,13 @@ export class DeliveryWorker {
     }
   }
 
-  /** One batch of at most `limit` messages: returns how many it handled. */
+  /** One batch of at most `limit` messages: returns how many it handled, once all are recorded. */
   async runOnce(limit = this.services.config.deliveryBatchSize): Promise<number> {
     const { database, config, clock } = this.services;
     const now = clock.now();
     if (now.getTime() - this.#lastRecovery > RECOVERY_INTERVAL_MS) {
       this.#lastRecovery = now.getTime();
-      const recovered = await recoverStaleClaims(database.sql, now, config.sendClaimTimeoutMs);
-      if (recovered > 0)
-        this.services.logger.warn({ recovered }, 'messages left mid-send by a stopped worker are queued again');
+      await this.#recover(now, config.sendClaimTimeoutMs);
     }
     const batch = await claimDueMessages(database.sql, now, limit);
     if (batch.length === 0) {
@@ -144,18 +176,30 @@ export class DeliveryWorker {
       return 0;
     }
     const preparations = await prepareMessages(this.services, batch);
-    const sending = preparations.map((p) => this.#deliver(p));
+    const recording = preparations.map((p) => this.#deliverAndRecord(p));
     this.#turnTaken();
-    const results = await Promise.all(sending);
-    const outcomes = results.filter((r): r is Outcome => r.kind !== 'queue');
-    const queued = results.filter((r): r is BulkEntry => r.kind === 'queue');
-    const fallback = await fallbackDefinitions(this.services.platform, permanentFailuresOf(outcomes));
-    await database.transaction(async (tx) => {
-      await recordOutcomes(tx.sql, outcomes, this.services.clock.now(), fallback);
-      if (queued.length > 0) await queueForBulkSend(tx.sql, queued, config.bulkBatchSize, this.services.clock.now());
-    });
-    for (const o of results) this.services.metrics.jobOutcomes.inc({ job: 'delivery', outcome: o.kind });
+    await Promise.all(recording);
     return batch.length;
+  }
+
+  /** Sends one message inside the send window and hands its outcome to the recorder. */
+  async #deliverAndRecord(preparation: Preparation): Promise<void> {
+    if (preparation.kind !== 'send') {
+      await this.#recorder.record(unsentOutcome(preparation, this.services.clock.now()), false);
+      return;
+    }
+    await this.#recorder.enterWindow();
+    let result: Outcome | BulkEntry;
+    try {
+      result = await this.#deliver(preparation);
+    } catch (error) {
+      // A vendor client that cannot be built or throws instead of answering fails this message alone.
+      result = vendorProblemOutcome(
+        preparation,
+        `Herald could not use the vendor ${preparation.vendorId}: ${(error as Error).message}. Check the vendor's settings and secrets (PUT /api/vendors/${preparation.vendorId}), then retry the message.`,
+      );
+    }
+    await this.#recorder.record(result, true);
   }
 
   async #deliver(preparation: Preparation): Promise<Outcome | BulkEntry> {

@@ -37,6 +37,8 @@ export type Outcome =
       detail: string;
       /** A retryable refusal that used up the last attempt. */
       gaveUp?: boolean;
+      /** Herald failed the message before any vendor answered: `detail` is the whole message, with its advice. */
+      beforeVendor?: boolean;
     }
   | { kind: 'cancel'; claimed: ClaimedMessage; reason: string }
   | { kind: 'defer'; claimed: ClaimedMessage; dueAt: Date };
@@ -145,12 +147,9 @@ function rows(outcome: Outcome, now: Date): { update: MessageUpdate; events: Tim
       };
     }
     case 'error': {
-      const errorMessage = readableError(
-        outcome.category,
-        outcome.code,
-        outcome.detail,
-        outcome.gaveUp ? claimed.attempts : undefined,
-      );
+      const errorMessage = outcome.beforeVendor
+        ? outcome.detail
+        : readableError(outcome.category, outcome.code, outcome.detail, outcome.gaveUp ? claimed.attempts : undefined);
       return {
         update: {
           ...base,

@@ -64,3 +64,14 @@ export async function countDueMessages(sql: SqlExecutor, now: Date, upTo: number
   );
   return row?.n ?? 0;
 }
+
+/**
+ * Renews the claim on those of `ids` still being sent: a live worker's claims never look stale,
+ * however long its batch takes, so only a dead worker's messages are sent again.
+ */
+export async function renewClaims(sql: SqlExecutor, ids: readonly string[], now: Date): Promise<void> {
+  await sql.query(`UPDATE messages SET claimed_at = $1 WHERE id = ANY($2::uuid[]) AND status = 'sending'`, [
+    now.toISOString(),
+    ids,
+  ]);
+}

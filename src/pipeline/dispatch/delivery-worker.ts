@@ -5,7 +5,7 @@ import type { Config } from '../../config/config.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { BulkEntry } from './bulk-batches.js';
-import { claimDueMessages, countDueMessages } from './claim-messages.js';
+import { claimDueMessages, countDueMessages, renewClaims } from './claim-messages.js';
 import { answeredOutcome, unsentOutcome, vendorProblemOutcome } from './delivery-outcomes.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
 import { prepareMessages, type Preparation, type PrepareServices } from './prepare-messages.js';
@@ -175,11 +175,30 @@ export class DeliveryWorker {
       this.#turnTaken();
       return 0;
     }
-    const preparations = await prepareMessages(this.services, batch);
-    const recording = preparations.map((p) => this.#deliverAndRecord(p));
-    this.#turnTaken();
-    await Promise.all(recording);
+    const renewing = this.#renewWhileSending(batch.map((m) => m.id));
+    try {
+      const preparations = await prepareMessages(this.services, batch);
+      const recording = preparations.map((p) => this.#deliverAndRecord(p));
+      this.#turnTaken();
+      await Promise.all(recording);
+    } finally {
+      renewing.stop();
+    }
     return batch.length;
+  }
+
+  /** Renews the batch's claims every third of the claim timeout until stopped. */
+  #renewWhileSending(ids: string[]): { stop(): void } {
+    const { database, clock, config, logger } = this.services;
+    const timer = setInterval(
+      () => {
+        renewClaims(database.sql, ids, clock.now()).catch((error: unknown) =>
+          logger.warn({ err: error }, 'renewing the claims of a delivery batch failed'),
+        );
+      },
+      Math.max(1, Math.floor(config.sendClaimTimeoutMs / 3)),
+    );
+    return { stop: () => clearInterval(timer) };
   }
 
   /** Sends one message inside the send window and hands its outcome to the recorder. */

@@ -4,7 +4,6 @@ import { Wakeup } from '../../jobs/wakeup.js';
 import type { Config } from '../../config/config.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
-import type { BulkEntry } from './bulk-batches.js';
 import { claimDueMessages, countDueMessages, renewClaims } from './claim-messages.js';
 import { answeredOutcome, unsentOutcome, vendorProblemOutcome } from './delivery-outcomes.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
@@ -201,34 +200,45 @@ export class DeliveryWorker {
     return { stop: () => clearInterval(timer) };
   }
 
-  /** Sends one message inside the send window and hands its outcome to the recorder. */
+  /**
+   * Sends one message inside the send window and hands its outcome to the recorder. The vendor is
+   * looked up before the window: a batch's messages all ask at once and share one read of it.
+   */
   async #deliverAndRecord(preparation: Preparation): Promise<void> {
+    const { clock, vendors } = this.services;
     if (preparation.kind !== 'send') {
-      await this.#recorder.record(unsentOutcome(preparation, this.services.clock.now()), false);
+      await this.#recorder.record(unsentOutcome(preparation, clock.now()), false);
+      return;
+    }
+    const { claimed, vendorId } = preparation;
+    let found: Awaited<ReturnType<VendorPool['get']>>;
+    try {
+      found = await vendors.get(claimed.account_id, vendorId);
+    } catch (error) {
+      // A vendor client that cannot be built fails this message alone.
+      found = { problem: vendorFailure(vendorId, error) };
+    }
+    if ('problem' in found) {
+      await this.#recorder.record(vendorProblemOutcome(preparation, found.problem), false);
+      return;
+    }
+    // A bulk-send vendor takes many recipients a call: the message waits in its vendor's bulk batch.
+    if (found.vendor.delivery === 'bulk') {
+      await this.#recorder.record({ kind: 'queue', claimed, vendorId, via: found.kind }, false);
       return;
     }
     await this.#recorder.enterWindow();
-    let result: Outcome | BulkEntry;
+    let result: Outcome;
     try {
-      result = await this.#deliver(preparation);
+      result = answeredOutcome(this.services, preparation, found.kind, await found.vendor.send(preparation.outgoing));
     } catch (error) {
-      // A vendor client that cannot be built or throws instead of answering fails this message alone.
-      result = vendorProblemOutcome(
-        preparation,
-        `Herald could not use the vendor ${preparation.vendorId}: ${(error as Error).message}. Check the vendor's settings and secrets (PUT /api/vendors/${preparation.vendorId}), then retry the message.`,
-      );
+      // A vendor that throws instead of answering fails this message alone.
+      result = vendorProblemOutcome(preparation, vendorFailure(vendorId, error));
     }
     await this.#recorder.record(result, true);
   }
+}
 
-  async #deliver(preparation: Preparation): Promise<Outcome | BulkEntry> {
-    if (preparation.kind !== 'send') return unsentOutcome(preparation, this.services.clock.now());
-    const { claimed, vendorId } = preparation;
-    const found = await this.services.vendors.get(claimed.account_id, vendorId);
-    if ('problem' in found) return vendorProblemOutcome(preparation, found.problem);
-    // A bulk-send vendor takes many recipients a call: the message waits in its vendor's bulk batch.
-    if (found.vendor.delivery === 'bulk') return { kind: 'queue', claimed, vendorId, via: found.kind };
-    const result = await found.vendor.send(preparation.outgoing);
-    return answeredOutcome(this.services, preparation, found.kind, result);
-  }
+function vendorFailure(vendorId: string, error: unknown): string {
+  return `Herald could not use the vendor ${vendorId}: ${(error as Error).message}. Check the vendor's settings and secrets (PUT /api/vendors/${vendorId}), then retry the message.`;
 }

@@ -49,7 +49,7 @@ const COMMIT_ATTEMPTS = 10;
  */
 export class OutcomeRecorder {
   #pending: Pending[] = [];
-  #flushing: Promise<void> | undefined;
+  #flushing = false;
   #inWindow = 0;
   #waitingForPlace: (() => void)[] = [];
 
@@ -72,7 +72,10 @@ export class OutcomeRecorder {
   record(result: Outcome | BulkEntry, held: boolean): Promise<void> {
     return new Promise<void>((committed) => {
       this.#pending.push({ result, held, committed });
-      this.#flushing ??= this.#flushAll().finally(() => (this.#flushing = undefined));
+      if (this.#flushing) return;
+      this.#flushing = true;
+      // #flushAll does not reject: #commit catches what a commit throws.
+      void this.#flushAll().finally(() => (this.#flushing = false));
     });
   }
 

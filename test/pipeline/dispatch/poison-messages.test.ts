@@ -14,7 +14,8 @@ import { waitFor } from '../../support/wait.js';
 
 const MAX_ATTEMPTS = 3;
 const vault = new Vault(parseVaultKeys(TEST_VAULT_KEYS).keys);
-const [{ id: KEY_ID }] = parseVaultKeys(TEST_VAULT_KEYS).keys as [{ id: string }];
+/** The id of the key that seals in these tests. */
+const KEY_ID = vault.currentKeyId;
 
 interface Recipient {
   /** The address, stored in the clear (its question is not hashed here) unless `sealed` says otherwise. */

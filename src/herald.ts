@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/config.js';
 import type { HttpApp } from './http/app-context.js';
@@ -143,6 +144,9 @@ export async function startHerald(
         logger,
         metrics,
         vendors: new VendorPool(database.db, vault),
+        // The journal lives in the embedded data directory this process opened and holds the lock of.
+        ...(database.mode === 'embedded' &&
+          !options.database && { journalFile: path.join(config.dataDir, 'delivery-outcomes.journal') }),
       });
       delivery.start();
       // Sends the bulk batches the delivery worker fills; its own vendor clients, closed when it stops.

@@ -52,6 +52,7 @@ const schema = z.object({
   HERALD_SEND_MAX_ATTEMPTS: positiveInt.default(10),
   HERALD_SEND_RETRY_BASE_MS: positiveInt.default(30_000),
   HERALD_SEND_CLAIM_TIMEOUT_MS: positiveInt.default(300_000),
+  HERALD_SEND_WINDOW: positiveInt.default(20),
   HERALD_BULK_BATCH_SIZE: positiveInt.default(500),
   HERALD_BULK_FLUSH_MS: z.coerce.number().int().min(0).default(5000),
   HERALD_EVENTS_BATCH_SIZE: positiveInt.default(1000),
@@ -110,6 +111,8 @@ export type Config = Readonly<{
   sendRetryBaseMs: number;
   /** A message claimed longer ago than this was being sent by a process that died: it is sent again. */
   sendClaimTimeoutMs: number;
+  /** Messages handed to vendors whose outcome is not committed yet, at most, per process: what a kill -9 may send twice. */
+  sendWindow: number;
   /** Most messages a bulk-send vendor gets in one call; a full batch is sent at once. */
   bulkBatchSize: number;
   /** How long a bulk batch that is not full waits for more messages before it is sent anyway. */
@@ -204,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     sendMaxAttempts: e.HERALD_SEND_MAX_ATTEMPTS,
     sendRetryBaseMs: e.HERALD_SEND_RETRY_BASE_MS,
     sendClaimTimeoutMs: e.HERALD_SEND_CLAIM_TIMEOUT_MS,
+    sendWindow: e.HERALD_SEND_WINDOW,
     bulkBatchSize: e.HERALD_BULK_BATCH_SIZE,
     bulkFlushMs: e.HERALD_BULK_FLUSH_MS,
     eventsBatchSize: e.HERALD_EVENTS_BATCH_SIZE,

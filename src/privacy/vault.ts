@@ -49,6 +49,11 @@ export class Vault {
     return iv;
   }
 
+  /** Whether a key with this id is configured. */
+  has(keyId: string): boolean {
+    return this.#keys.has(keyId);
+  }
+
   open(sealed: Buffer, keyId: string, context: string): string {
     const key = this.#keys.get(keyId);
     if (!key) throw new Error(`vault key "${keyId}" is not configured (HERALD_VAULT_KEYS)`);

@@ -2,6 +2,7 @@ import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
 import type { Database, Db, Session, SqlExecutor } from './database.js';
+import { DurableNodeFS, durableStartParams } from './durable-node-fs.js';
 import { migrationConfig } from './migrations.js';
 
 type Queryable = Pick<PGlite, 'query'> | Transaction;
@@ -21,7 +22,12 @@ function executor(client: Queryable): SqlExecutor {
  * transactions on its single connection, so a transaction never interleaves with other work.
  */
 export async function openPglite(dataDir: string | undefined, loadDataDir?: Blob): Promise<Database> {
-  const client = await PGlite.create({ dataDir, loadDataDir });
+  // On disk, commits reach fsync(2) (see DurableNodeFS); in memory (tests) there is no disk.
+  const client = await PGlite.create(
+    dataDir
+      ? { fs: new DurableNodeFS(dataDir), startParams: durableStartParams(PGlite.defaultStartParams), loadDataDir }
+      : { loadDataDir },
+  );
   const pgliteDb = drizzle({ client });
   const db: Db = pgliteDb;
   return {

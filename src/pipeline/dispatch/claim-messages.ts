@@ -28,8 +28,8 @@ const CLAIMABLE_STATUSES = ['scheduled', 'rate_limited', 'manual_retry'] as cons
 
 /**
  * Marks up to `limit` due messages as being sent and returns them. The claim commits at once, so
- * a process that dies mid-send leaves them `sending` with a claim time: recoverStaleClaims() sends
- * them again later (the only case where a message may go out twice).
+ * a process that dies mid-send leaves them `sending` with a claim time: recoverStaleClaims() (stale-claims.ts)
+ * sends them again later (the only case where a message may go out twice).
  */
 export function claimDueMessages(sql: SqlExecutor, now: Date, limit: number): Promise<ClaimedMessage[]> {
   // SKIP LOCKED: workers on several processes claim disjoint batches without waiting on each other.
@@ -65,12 +65,13 @@ export async function countDueMessages(sql: SqlExecutor, now: Date, upTo: number
   return row?.n ?? 0;
 }
 
-/** Puts messages whose sender died mid-send back in line. */
-export async function recoverStaleClaims(sql: SqlExecutor, now: Date, timeoutMs: number): Promise<number> {
-  const rows = await sql.query(
-    `UPDATE messages SET status = 'scheduled', claimed_at = NULL, due_at = $1, updated_at = $1
-     WHERE status = 'sending' AND claimed_at < $2 RETURNING id`,
-    [now.toISOString(), new Date(now.getTime() - timeoutMs).toISOString()],
-  );
-  return rows.length;
+/**
+ * Renews the claim on those of `ids` still being sent: a live worker's claims never look stale,
+ * however long its batch takes, so only a dead worker's messages are sent again.
+ */
+export async function renewClaims(sql: SqlExecutor, ids: readonly string[], now: Date): Promise<void> {
+  await sql.query(`UPDATE messages SET claimed_at = $1 WHERE id = ANY($2::uuid[]) AND status = 'sending'`, [
+    now.toISOString(),
+    ids,
+  ]);
 }

@@ -33,6 +33,7 @@ export function unsentOutcome(preparation: Exclude<Preparation, SendPreparation>
         category: preparation.category,
         code: null,
         detail: preparation.detail,
+        beforeVendor: true,
       };
   }
 }
@@ -46,6 +47,7 @@ export function vendorProblemOutcome(preparation: SendPreparation, problem: stri
     category: 'auth_or_config',
     code: null,
     detail: problem,
+    beforeVendor: true,
   };
 }
 

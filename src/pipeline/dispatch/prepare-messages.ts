@@ -78,95 +78,121 @@ export async function prepareMessages(
 
   return Promise.all(
     batch.map(async (claimed): Promise<Preparation> => {
-      const dispatch = dispatches.get(claimed.dispatch_id);
-      if (!dispatch) return { kind: 'cancel', claimed, reason: 'The dispatch no longer exists' };
-      if (dispatch.paused || dispatch.policy?.paused)
-        return { kind: 'defer', claimed, reason: 'The dispatch or its policy is paused' };
-      if (claimed.unsubscribed_at) return { kind: 'cancel', claimed, reason: 'The recipient has unsubscribed' };
-      const hashAlgorithm = algorithms.get(claimed.account_id) ?? 'sha512';
-      if (identifierHashes(claimed, hashAlgorithm).some((h) => unsubscribed.has(`${claimed.account_id}:${h}`))) {
-        return { kind: 'cancel', claimed, reason: 'The recipient has unsubscribed' };
+      try {
+        return prepareOne(claimed);
+      } catch (error) {
+        // One message that cannot be prepared fails alone: the rest of its batch goes on.
+        return {
+          kind: 'fail',
+          claimed,
+          category: 'auth_or_config',
+          detail: `Herald could not prepare this message: ${(error as Error).message}. Check the dispatch, its templates and vendor, then retry the message.`,
+        };
       }
-      if (claimed.reminder_level > 0 && claimed.answered_at)
-        return { kind: 'cancel', claimed, reason: 'The survey has been answered' };
-      if (!claimed.token)
-        return { kind: 'fail', claimed, category: 'unknown', detail: 'The invitation has no survey token' };
+    }),
+  );
 
-      const originals = openOriginals(services.vault, {
+  function prepareOne(claimed: ClaimedMessage): Preparation {
+    const dispatch = dispatches.get(claimed.dispatch_id);
+    if (!dispatch) return { kind: 'cancel', claimed, reason: 'The dispatch no longer exists' };
+    if (dispatch.paused || dispatch.policy?.paused)
+      return { kind: 'defer', claimed, reason: 'The dispatch or its policy is paused' };
+    if (claimed.unsubscribed_at) return { kind: 'cancel', claimed, reason: 'The recipient has unsubscribed' };
+    const hashAlgorithm = algorithms.get(claimed.account_id) ?? 'sha512';
+    if (identifierHashes(claimed, hashAlgorithm).some((h) => unsubscribed.has(`${claimed.account_id}:${h}`))) {
+      return { kind: 'cancel', claimed, reason: 'The recipient has unsubscribed' };
+    }
+    if (claimed.reminder_level > 0 && claimed.answered_at)
+      return { kind: 'cancel', claimed, reason: 'The survey has been answered' };
+    if (!claimed.token)
+      return { kind: 'fail', claimed, category: 'unknown', detail: 'The invitation has no survey token' };
+
+    let originals: Map<string, string>;
+    try {
+      originals = openOriginals(services.vault, {
         id: claimed.invitation_id,
         account_id: claimed.account_id,
         prefills: claimed.prefills,
         sealed_originals: claimed.sealed_originals,
         sealed_key_id: claimed.sealed_key_id,
       });
-      const plain = (value: string, hashed: boolean) => (hashed ? originals.get(value) : value);
-      const storedTarget = claimed.prefills.find((p) => p.input === claimed.target);
-      const to = claimed.target ? plain(claimed.target, storedTarget?.hashed ?? false) : undefined;
-      if (!to)
-        return {
-          kind: 'fail',
-          claimed,
-          category: 'invalid_recipient',
-          detail: 'The original address is no longer kept (purged)',
-        };
-      const vendorId = claimed.vendor_id ?? dispatch.channelVendors[claimed.channel];
-      if (!vendorId)
-        return {
-          kind: 'fail',
-          claimed,
-          category: 'auth_or_config',
-          detail: `No vendor is configured for the ${claimed.channel} channel`,
-        };
-
-      const choice = dispatch.templates[claimed.channel];
-      const templateId =
-        claimed.reminder_level === 0
-          ? choice?.initial
-          : (choice?.reminders?.[claimed.reminder_level - 1] ?? choice?.initial);
-      const variants: TemplateVariant[] =
-        (templateId && templates.get(templateId)) || defaultTemplates[claimed.channel];
-      const language = claimed.language ?? dispatch.defaultLanguage;
-      const prefills = claimed.prefills.flatMap((p) => {
-        const input = plain(p.input, p.hashed);
-        return input === undefined ? [] : [{ questionId: p.questionId, input }];
-      });
-      const links = {
-        survey: surveyLink(services.publicUrl, claimed.token),
-        unsubscribe: unsubscribeLink(services.publicUrl, claimed.token),
+    } catch {
+      return { kind: 'fail', claimed, category: 'auth_or_config', detail: sealedProblem(services.vault, claimed) };
+    }
+    const plain = (value: string, hashed: boolean) => (hashed ? originals.get(value) : value);
+    const storedTarget = claimed.prefills.find((p) => p.input === claimed.target);
+    const to = claimed.target ? plain(claimed.target, storedTarget?.hashed ?? false) : undefined;
+    if (!to)
+      return {
+        kind: 'fail',
+        claimed,
+        category: 'invalid_recipient',
+        detail: 'The original address is no longer kept (purged)',
       };
-      try {
-        const rendered = renderVariant(chooseVariant(variants, language, dispatch.defaultLanguage), {
-          surveyLink: links.survey,
-          unsubscribeLink: links.unsubscribe,
-          language,
-          dispatchName: dispatch.name,
-          prefills: prefillsByName(prefills, dispatch.questions),
-        });
-        return {
-          kind: 'send',
-          claimed,
-          dispatch,
-          vendorId,
-          outgoing: {
-            id: claimed.id,
-            to,
-            ...rendered,
-            links,
-            // RFC 8058 one-click unsubscribe: mail clients show an unsubscribe button that POSTs here.
-            headers: {
-              'List-Unsubscribe': `<${links.unsubscribe}>`,
-              'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-            },
+    const vendorId = claimed.vendor_id ?? dispatch.channelVendors[claimed.channel];
+    if (!vendorId)
+      return {
+        kind: 'fail',
+        claimed,
+        category: 'auth_or_config',
+        detail: `No vendor is configured for the ${claimed.channel} channel`,
+      };
+
+    const choice = dispatch.templates[claimed.channel];
+    const templateId =
+      claimed.reminder_level === 0
+        ? choice?.initial
+        : (choice?.reminders?.[claimed.reminder_level - 1] ?? choice?.initial);
+    const variants: TemplateVariant[] = (templateId && templates.get(templateId)) || defaultTemplates[claimed.channel];
+    const language = claimed.language ?? dispatch.defaultLanguage;
+    const prefills = claimed.prefills.flatMap((p) => {
+      const input = plain(p.input, p.hashed);
+      return input === undefined ? [] : [{ questionId: p.questionId, input }];
+    });
+    const links = {
+      survey: surveyLink(services.publicUrl, claimed.token),
+      unsubscribe: unsubscribeLink(services.publicUrl, claimed.token),
+    };
+    try {
+      const rendered = renderVariant(chooseVariant(variants, language, dispatch.defaultLanguage), {
+        surveyLink: links.survey,
+        unsubscribeLink: links.unsubscribe,
+        language,
+        dispatchName: dispatch.name,
+        prefills: prefillsByName(prefills, dispatch.questions),
+      });
+      return {
+        kind: 'send',
+        claimed,
+        dispatch,
+        vendorId,
+        outgoing: {
+          id: claimed.id,
+          to,
+          ...rendered,
+          links,
+          // RFC 8058 one-click unsubscribe: mail clients show an unsubscribe button that POSTs here.
+          headers: {
+            'List-Unsubscribe': `<${links.unsubscribe}>`,
+            'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
           },
-        };
-      } catch (error) {
-        return {
-          kind: 'fail',
-          claimed,
-          category: 'content_rejected',
-          detail: `The content template failed to render: ${(error as Error).message}`,
-        };
-      }
-    }),
-  );
+        },
+      };
+    } catch (error) {
+      return {
+        kind: 'fail',
+        claimed,
+        category: 'auth_or_config',
+        detail: `The content template ${templateId ?? `(Herald's default for ${claimed.channel})`} failed to render for this recipient: ${(error as Error).message}. Correct the template (PUT /api/templates/{id}, POST …/preview to try it), then retry the message.`,
+      };
+    }
+  }
+}
+
+/** Why an invitation's sealed originals do not open, and what to do about it. */
+function sealedProblem(vault: Vault, claimed: ClaimedMessage): string {
+  const keyId = claimed.sealed_key_id ?? '';
+  return vault.has(keyId)
+    ? `The invitation's sealed personal data does not open with vault key "${keyId}" (another key under that id, or damaged data): put the key that sealed it back in HERALD_VAULT_KEYS, restart Herald, then retry the message.`
+    : `The invitation's personal data is sealed with vault key "${keyId}", which this Herald does not have: add that key to HERALD_VAULT_KEYS (after the sealing key), restart Herald, then retry the message.`;
 }

@@ -10,11 +10,17 @@ import { EventAction, eventChannelOf } from '../../timeline/event-numbers.js';
 import { writeTimelineEntries, type TimelineEntry } from '../../timeline/timeline-writer.js';
 import type { ClaimedMessage } from './claim-messages.js';
 
+/** What recording an outcome needs of its message. */
+export type OutcomeMessage = Pick<
+  ClaimedMessage,
+  'id' | 'account_id' | 'invitation_id' | 'dispatch_id' | 'channel' | 'reminder_level' | 'attempts'
+>;
+
 /** What became of one claimed message, ready to be written. */
 export type Outcome =
   | {
       kind: 'sent';
-      claimed: ClaimedMessage;
+      claimed: OutcomeMessage;
       vendorId: string;
       via: string;
       vendorMessageId: string;
@@ -22,7 +28,7 @@ export type Outcome =
     }
   | {
       kind: 'retry';
-      claimed: ClaimedMessage;
+      claimed: OutcomeMessage;
       dueAt: Date;
       category: ErrorCategory;
       code: string | null;
@@ -30,16 +36,18 @@ export type Outcome =
     }
   | {
       kind: 'error';
-      claimed: ClaimedMessage;
+      claimed: OutcomeMessage;
       vendorId: string | null;
       category: ErrorCategory;
       code: string | null;
       detail: string;
       /** A retryable refusal that used up the last attempt. */
       gaveUp?: boolean;
+      /** Herald failed the message before any vendor answered: `detail` is the whole message, with its advice. */
+      beforeVendor?: boolean;
     }
-  | { kind: 'cancel'; claimed: ClaimedMessage; reason: string }
-  | { kind: 'defer'; claimed: ClaimedMessage; dueAt: Date };
+  | { kind: 'cancel'; claimed: OutcomeMessage; reason: string }
+  | { kind: 'defer'; claimed: OutcomeMessage; dueAt: Date };
 
 interface MessageUpdate {
   id: string;
@@ -145,12 +153,9 @@ function rows(outcome: Outcome, now: Date): { update: MessageUpdate; events: Tim
       };
     }
     case 'error': {
-      const errorMessage = readableError(
-        outcome.category,
-        outcome.code,
-        outcome.detail,
-        outcome.gaveUp ? claimed.attempts : undefined,
-      );
+      const errorMessage = outcome.beforeVendor
+        ? outcome.detail
+        : readableError(outcome.category, outcome.code, outcome.detail, outcome.gaveUp ? claimed.attempts : undefined);
       return {
         update: {
           ...base,

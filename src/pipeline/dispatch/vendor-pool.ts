@@ -64,7 +64,15 @@ export class VendorPool {
     const pooled = this.#pool.get(vendorId);
     if (pooled?.version === version) return { vendor: pooled.vendor, kind: row.kind };
     // Replaced before anything is awaited, so callers sharing a read build one client, not one each.
-    const vendor = adapter.create(row.settings, openVendorSecrets(this.vault, row));
+    let secrets: Record<string, unknown>;
+    try {
+      secrets = openVendorSecrets(this.vault, row);
+    } catch {
+      return {
+        problem: `The secrets of vendor ${vendorId} do not open with vault key "${row.secretsKeyId}" (missing from HERALD_VAULT_KEYS, or another key under that id): put the key back and restart Herald, or enter the secrets again (PUT /api/vendors/${vendorId}); then retry the message.`,
+      };
+    }
+    const vendor = adapter.create(row.settings, secrets);
     this.#pool.set(vendorId, { version, vendor });
     await pooled?.vendor.close();
     return { vendor, kind: row.kind };

@@ -4,16 +4,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventLogEntry } from '../../../src/reporting/event-log.js';
 import { EventAction } from '../../../src/timeline/event-numbers.js';
 import type { Database } from '../../../src/storage/database.js';
-import { openPglite } from '../../../src/storage/pglite-database.js';
-import { openPostgres } from '../../../src/storage/postgres-database.js';
-import { killStartedClis, parseJsonOutput, runCli, startServing } from '../../support/cli.js';
-import { createPostgresDatabase, databaseKinds } from '../../support/databases.js';
+import { killStartedClis } from '../../support/cli.js';
+import {
+  createAccountWithKey,
+  createCliInstallation,
+  inInstallationDatabase,
+  serveInstallation,
+  type CliInstallation,
+} from '../../support/cli-installation.js';
+import { databaseKinds } from '../../support/databases.js';
 import { loopbackSmtpSettings } from '../../support/delivery.js';
-import { TEST_VAULT_KEYS } from '../../support/herald.js';
-import { type MultiStatus } from '../../support/ingest.js';
+import type { MultiStatus } from '../../support/ingest.js';
 import { apiRequest } from '../../support/api-client.js';
 import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.js';
-import { makeTempDir, removeTempDirs } from '../../support/temp-dirs.js';
+import { removeTempDirs } from '../../support/temp-dirs.js';
 import { waitFor } from '../../support/wait.js';
 
 const RECORDS = 2_000;
@@ -31,50 +35,25 @@ afterAll(async () => {
 
 describe.each(databaseKinds())('crash safety of a CLI Herald on %s', (kind) => {
   let sink: SmtpSink;
-  let dataDir: string;
-  let databaseUrl: string | undefined;
-  let env: Record<string, string>;
+  let installation: CliInstallation;
 
   beforeAll(async () => {
     sink = await startSmtpSink();
-    dataDir = makeTempDir();
-    databaseUrl = kind === 'postgres' ? await createPostgresDatabase() : undefined;
-    env = {
-      HERALD_VAULT_KEYS: TEST_VAULT_KEYS,
+    installation = await createCliInstallation(kind, {
       HERALD_TOKEN_FLUSH_MS: '0',
       // Delivery with its default claim size and send window; only the restart is made quicker.
       HERALD_SEND_CLAIM_TIMEOUT_MS: '2000',
-      ...(databaseUrl && { DATABASE_URL: databaseUrl }),
-    };
-  });
-  afterAll(async () => {
-    await killStartedClis();
-    await sink?.close();
+    });
   });
 
-  /** Runs `work` on the installation's database while no Herald process runs on it. */
-  async function inDatabase<T>(work: (database: Database) => Promise<T>): Promise<T> {
-    const database = databaseUrl ? await openPostgres(databaseUrl, 2) : await openPglite(path.join(dataDir, 'pgdata'));
-    try {
-      return await work(database);
-    } finally {
-      await database.close();
-    }
-  }
-
-  const serve = () => startServing(['serve', '--data-dir', dataDir, '--port', '0'], { env });
+  const inDatabase = <T>(work: (database: Database) => Promise<T>) => inInstallationDatabase(installation, work);
+  const serve = () => serveInstallation(installation);
 
   it(
     'after kill -9 mid-delivery (≥ 100 accepted) and a restart, every invitation is sent; at most a send window goes twice',
     async () => {
       // The account and its first key, with the admin commands.
-      const storage = ['--data-dir', dataDir];
-      parseJsonOutput(await runCli(['account', 'create', '--slug', 'crash', '--name', 'Crash', ...storage], { env }));
-      const { key } = parseJsonOutput<{ key: string }>(
-        await runCli(['api-key', 'create', '--account', 'crash', '--name', 'admin', '--role', 'admin', ...storage], {
-          env,
-        }),
-      );
+      const key = await createAccountWithKey(installation, 'crash');
 
       const first = await serve();
       const call = async <T>(url: string, path: string, json?: unknown, method = json ? 'POST' : 'GET') => {
@@ -151,7 +130,7 @@ describe.each(databaseKinds())('crash safety of a CLI Herald on %s', (kind) => {
       // Everything recorded as sent reached the sink; of the claimed ones, only a send window's
       // worth reached it without its outcome being recorded, whatever the claim size (400). On the
       // embedded database an outcome is recorded in the journal first, the database shortly after.
-      const journal = path.join(dataDir, 'delivery-outcomes.journal');
+      const journal = path.join(installation.dataDir, 'delivery-outcomes.journal');
       const journaled = fs.existsSync(journal)
         ? fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean).length
         : 0;

@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { acceptDispatchRequest } from '../../pipeline/ingest/accept-dispatch-request.js';
-import { measure, readDispatchRequest, type DispatchRecords } from '../../pipeline/ingest/request-body.js';
+import {
+  dispatchRequestBodyLimit,
+  measure,
+  readDispatchRequest,
+  type DispatchRecords,
+} from '../../pipeline/ingest/request-body.js';
 import type { HttpApp, HttpContext } from '../app-context.js';
 import { principalOf } from '../auth.js';
 import { AppError } from '../../errors.js';
@@ -49,6 +54,9 @@ function batchIdOf(request: FastifyRequest): string {
 /** `POST /api/dispatchRequest` and `GET /api/dispatchSingle/{dispatchId}`: Herald's front door. */
 export function dispatchRequestRoutes(app: HttpApp, ctx: HttpContext): void {
   const { maxRecords, maxDispatches } = ctx.config;
+  // Records and dispatches decide 413; the byte cap only guards memory, so the largest legal
+  // request always fits under it, whatever HERALD_BODY_LIMIT_BYTES says for other routes.
+  const bodyLimit = Math.max(ctx.config.bodyLimitBytes, dispatchRequestBodyLimit(maxRecords, maxDispatches));
   const accept = async (request: FastifyRequest, records: DispatchRecords[]) => {
     const outcome = await acceptDispatchRequest(ctx, principalOf(request).accountId, batchIdOf(request), records);
     return { batchId: outcome.batchId, statusByDispatch: outcome.statusByDispatch };
@@ -57,7 +65,11 @@ export function dispatchRequestRoutes(app: HttpApp, ctx: HttpContext): void {
   app.post(
     '/api/dispatchRequest',
     {
-      config: { access: 'operator' },
+      config: {
+        access: 'operator',
+        bodyTooLarge: `That is more than ${maxRecords} records of 10 prefills of up to 100 characters take: split the records over several requests.`,
+      },
+      bodyLimit,
       // The body is read by readDispatchRequest: the size limits must be decided before its shape.
       validatorCompiler: () => () => true,
       schema: {

@@ -16,6 +16,7 @@ import {
   type MultiStatus,
 } from '../../support/ingest.js';
 import { seedDispatch, type SeededDispatch } from '../../support/platform.js';
+import { dispatchRequestBodyLimit } from '../../../src/pipeline/ingest/request-body.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -158,6 +159,69 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
       });
       expect(answer.status).toBe(207);
       expect(answer.body.statusByDispatch[0]?.dispatchStatus).toBe(400);
+    });
+
+    it('accepts the largest legal request: 18,000 records of 10 prefills of 100 characters each', async () => {
+      const { account, apiKey, seeded } = await setup();
+      // Four more questions open to prefill, so every one of the 10 prefills is kept.
+      const extra = await Promise.all(
+        [7, 8, 9, 10].map(async (position) => {
+          const id = randomUUID();
+          await herald.database.db.insert(questions).values({
+            id,
+            accountId: account.id,
+            questionnaireId: seeded.questionnaireId,
+            text: `Extra ${position}`,
+            position,
+          });
+          return id;
+        }),
+      );
+      // Three-byte characters: the most UTF-8 a 100-character value can take.
+      const wide = (i: number) => `${i}`.padEnd(100, '€');
+      const records = Array.from({ length: 18_000 }, (_, i) => {
+        const uuid = `c${i}`;
+        const host = `${uuid}@${'a'.repeat(40)}.`;
+        return recordOf(
+          seeded,
+          {
+            uuid,
+            email: `${host}${'b'.repeat(100 - host.length - 4)}.com`,
+            mobile: `+4479${String(i).padStart(8, '0')}`,
+            name: wide(i),
+            language: 'en',
+            note: wide(i),
+          },
+          extra.map((questionId) => ({ questionId, input: wide(i) })),
+        );
+      });
+      expect(records[0]).toHaveLength(10);
+      const json = [{ dispatchID: seeded.dispatchId, preFill: records }];
+      // Bigger than the old 8 MiB default body limit by far.
+      expect(Buffer.byteLength(JSON.stringify(json))).toBeGreaterThan(40 * 1024 * 1024);
+      const answer = await postDispatchRequest(herald, apiKey, { json });
+      expect(answer.status).toBe(207);
+      expect(answer.body.statusByDispatch).toEqual([
+        {
+          dispatchId: seeded.dispatchId,
+          dispatchStatus: 202,
+          message: expect.stringMatching(/Accepted for processing 18000\b/) as unknown,
+        },
+      ]);
+      expect(await countAccountRows(herald.database, account.id)).toMatchObject({ invitations: 18_000 });
+    });
+
+    it('answers 413 to a body over the safety cap, saying how to split it, and writes nothing', async () => {
+      const { account, apiKey } = await setup();
+      const limit = dispatchRequestBodyLimit(18_000, 15);
+      // Whitespace: a body whose only fault is its size.
+      const raw = `[${' '.repeat(limit)}]`;
+      const answer = await postDispatchRequest<ErrorBody>(herald, apiKey, { raw });
+      expect(answer.status).toBe(413);
+      expect(answer.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+      expect(answer.body.error.message).toContain(String(limit));
+      expect(answer.body.error.message).toMatch(/18000 records .*split the records over several requests/);
+      expect(await countAccountRows(herald.database, account.id)).toMatchObject({ batches: 0, invitations: 0 });
     });
 
     it('answers 413 above 15 distinct dispatches, naming the limit and the count', async () => {

@@ -52,6 +52,12 @@ export const accounts = pgTable('accounts', {
   hashAlgorithm: text('hash_algorithm', { enum: hashAlgorithms }).notNull().default('sha512'),
   /** ISO 3166 region for mobile numbers given without a country code (e.g. "GB"); none: numbers must be international. */
   defaultPhoneRegion: text('default_phone_region'),
+  /**
+   * Hash PII after normalising it (trimmed, mobiles in E.164) instead of the lower-cased input as
+   * received. Off by default: the original module hashes the input as received, and systems that
+   * match on its hashes (fatigue rules, unsubscribe lists, reports) expect those.
+   */
+  normalizedHashing: boolean('normalized_hashing').notNull().default(false),
   /** Plugin choices, GET|POST /api/config/extendedproperties: Sampler, Unsubscriber, SamplingPercentage, … */
   extendedProperties: jsonb('extended_properties').$type<Record<string, unknown>>().notNull().default({}),
   /** Whether webhook subscriptions of this account may be given original identifiers instead of hashes. */

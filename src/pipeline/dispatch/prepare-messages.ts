@@ -7,7 +7,7 @@ import { contentTemplates, type HashAlgorithm, type TemplateVariant } from '../.
 import { chooseVariant, prefillsByName, renderVariant } from '../../templates/template-engine.js';
 import type { ErrorCategory } from '../../vendors/error-categories.js';
 import type { OutgoingMessage } from '../../vendors/vendor.js';
-import { identifierHashes } from '../../privacy/stored-identifiers.js';
+import { unsubscribeKeys } from '../../privacy/stored-identifiers.js';
 import { surveyLink, unsubscribeLink } from '../feedback/links.js';
 import type { ClaimedMessage } from './claim-messages.js';
 import { defaultTemplates } from './default-templates.js';
@@ -30,11 +30,9 @@ export interface PrepareServices {
 async function unsubscribedNow(
   services: PrepareServices,
   batch: readonly ClaimedMessage[],
-  algorithms: ReadonlyMap<string, HashAlgorithm>,
+  keysOf: (m: ClaimedMessage) => string[],
 ): Promise<Set<string>> {
-  const pairs = batch.flatMap((m) =>
-    identifierHashes(m, algorithms.get(m.account_id) ?? 'sha512').map((hash): [string, string] => [m.account_id, hash]),
-  );
+  const pairs = batch.flatMap((m) => keysOf(m).map((hash): [string, string] => [m.account_id, hash]));
   if (pairs.length === 0) return new Set();
   const rows = await services.database.sql.query<{ key: string }>(
     `SELECT u.account_id || ':' || u.identifier_hash AS key FROM unsubscribes u
@@ -74,7 +72,21 @@ export async function prepareMessages(
             .where(inArray(contentTemplates.id, templateIds))
         ).map((t) => [t.id, t.variants]),
   );
-  const unsubscribed = await unsubscribedNow(services, batch, algorithms);
+  const opened = new Map(
+    batch.map((claimed) => [
+      claimed,
+      openOriginals(services.vault, {
+        id: claimed.invitation_id,
+        account_id: claimed.account_id,
+        prefills: claimed.prefills,
+        sealed_originals: claimed.sealed_originals,
+        sealed_key_id: claimed.sealed_key_id,
+      }),
+    ]),
+  );
+  const keysOf = (m: ClaimedMessage) =>
+    unsubscribeKeys(m, opened.get(m) ?? new Map<string, string>(), algorithms.get(m.account_id) ?? 'sha512');
+  const unsubscribed = await unsubscribedNow(services, batch, keysOf);
 
   return Promise.all(
     batch.map(async (claimed): Promise<Preparation> => {
@@ -83,8 +95,7 @@ export async function prepareMessages(
       if (dispatch.paused || dispatch.policy?.paused)
         return { kind: 'defer', claimed, reason: 'The dispatch or its policy is paused' };
       if (claimed.unsubscribed_at) return { kind: 'cancel', claimed, reason: 'The recipient has unsubscribed' };
-      const hashAlgorithm = algorithms.get(claimed.account_id) ?? 'sha512';
-      if (identifierHashes(claimed, hashAlgorithm).some((h) => unsubscribed.has(`${claimed.account_id}:${h}`))) {
+      if (keysOf(claimed).some((h) => unsubscribed.has(`${claimed.account_id}:${h}`))) {
         return { kind: 'cancel', claimed, reason: 'The recipient has unsubscribed' };
       }
       if (claimed.reminder_level > 0 && claimed.answered_at)
@@ -92,13 +103,7 @@ export async function prepareMessages(
       if (!claimed.token)
         return { kind: 'fail', claimed, category: 'unknown', detail: 'The invitation has no survey token' };
 
-      const originals = openOriginals(services.vault, {
-        id: claimed.invitation_id,
-        account_id: claimed.account_id,
-        prefills: claimed.prefills,
-        sealed_originals: claimed.sealed_originals,
-        sealed_key_id: claimed.sealed_key_id,
-      });
+      const originals = opened.get(claimed) ?? new Map<string, string>();
       const plain = (value: string, hashed: boolean) => (hashed ? originals.get(value) : value);
       const storedTarget = claimed.prefills.find((p) => p.input === claimed.target);
       const to = claimed.target ? plain(claimed.target, storedTarget?.hashed ?? false) : undefined;

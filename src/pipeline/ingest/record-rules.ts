@@ -90,9 +90,11 @@ export function checkRecord(rules: DispatchRules, record: readonly RawPrefill[])
   const originals: string[] = [];
   const stored = new Map<string, string>();
   for (const [questionId, raw] of values) {
+    // Only the delivery address is normalised; the hash is of the input as received (lower-cased),
+    // byte for byte the original module's, unless the account opted into normalised hashing.
     const value = normalized.get(questionId) ?? raw;
     const hashed = questions.get(questionId)?.pii === 'hash';
-    const input = hashed ? hashPii(value, settings.hashAlgorithm) : value;
+    const input = hashed ? hashPii(settings.normalizedHashing ? value : raw, settings.hashAlgorithm) : value;
     if (hashed && rejection === null) originals.push(value);
     stored.set(questionId, input);
     prefills.push({ questionId, input, hashed });
@@ -100,7 +102,17 @@ export function checkRecord(rules: DispatchRules, record: readonly RawPrefill[])
 
   const targetQuestion = rules.channelQuestions.get(channel);
   const address = targetQuestion ? normalized.get(targetQuestion) : undefined;
-  const identifiers = [address, rawUuid].filter((v): v is string => !!v).map((v) => hashPii(v, settings.hashAlgorithm));
+  // Unsubscribes match the normalised address and UUID, and the stored hashes too (a link
+  // unsubscribe knows only those), so a list entry in either form suppresses the record.
+  const storedHashes = [targetQuestion, rules.uuidQuestionId].flatMap((q) =>
+    q && questions.get(q)?.pii === 'hash' && stored.has(q) ? [stored.get(q)!] : [],
+  );
+  const identifiers = [
+    ...new Set([
+      ...[address, rawUuid].filter((v): v is string => !!v).map((v) => hashPii(v, settings.hashAlgorithm)),
+      ...storedHashes,
+    ]),
+  ];
   const language = rules.languageQuestionId ? values.get(rules.languageQuestionId)?.trim().toLowerCase() : undefined;
   return {
     rejection,

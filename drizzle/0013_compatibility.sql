@@ -1,0 +1,1 @@
+ALTER TABLE "accounts" ADD COLUMN "normalized_hashing" boolean DEFAULT false NOT NULL;

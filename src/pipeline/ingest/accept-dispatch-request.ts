@@ -190,14 +190,14 @@ async function planDispatch(
     ...new Set(candidates.flatMap((r) => r.identifiers)),
   ]);
 
-  const seen = new Set<string>();
+  const duplicates = duplicateUuids(checked);
   const dropped = new Set<string>();
   const counts = noCounts();
   const accepted: PendingInvitation[] = [];
   const refusals: Refusal[] = [];
   for (const [recordIndex, record] of checked.entries()) {
     record.dropped.forEach((id) => dropped.add(id));
-    const [state, reason] = decide(record, seen, unsubscribed, plugins, dispatchId);
+    const [state, reason, message] = decide(record, duplicates, unsubscribed, plugins, dispatchId);
     counts[state] += 1;
     const id = randomUUID();
     const { uuid, channel, target, language, prefills } = record;
@@ -223,7 +223,7 @@ async function planDispatch(
       invitationId: id,
       action: refusalEvent[state],
       channel: EventChannel.DispatchAPI,
-      message: reason,
+      message,
       level: state === 'rejected' ? 'Error' : 'Information',
     });
   }
@@ -246,22 +246,47 @@ function summary(counts: Counts): string {
   return `Accepted for processing ${counts.requested}, Rejected ${notAccepted} (invalid ${counts.rejected}, throttled ${counts.throttled}, suppressed ${counts.suppressed})`;
 }
 
+/** The original module's message for a record whose UUID another record of its dispatch shares. */
+export const DUPLICATE_RECORD_MESSAGE = 'Duplicate record found';
+
+/** Case-insensitive key of a record's UUID (hashed UUIDs are of the lower-cased value already). */
+const uuidKey = (record: CheckedRecord) => (record.uuid ?? '').toLowerCase();
+
+/**
+ * UUIDs that more than one valid record of a dispatch carries. As in the original module, every
+ * record sharing one is refused, not all but the first: which of them was meant is unknowable.
+ */
+function duplicateUuids(records: readonly CheckedRecord[]): Set<string> {
+  const seen = new Set<string>();
+  const duplicates = new Set<string>();
+  for (const record of records) {
+    if (record.rejection !== null) continue;
+    const key = uuidKey(record);
+    if (seen.has(key)) duplicates.add(key);
+    else seen.add(key);
+  }
+  return duplicates;
+}
+
+/** The record's state, Herald's reason (rejected-rows reports) and the timeline message (the original's words). */
 function decide(
   record: CheckedRecord,
-  seen: Set<string>,
+  duplicates: Set<string>,
   unsubscribed: Set<string>,
   plugins: Plugins,
   dispatchId: string,
-): [RefusedState | 'requested', string | null] {
-  if (record.rejection !== null) return ['rejected', record.rejection];
-  const uuid = record.uuid ?? '';
-  if (seen.has(uuid)) return ['throttled', 'Throttled: the same UUID appears earlier in this dispatch of the request'];
-  seen.add(uuid);
-  if (record.identifiers.some((h) => unsubscribed.has(h)))
-    return ['suppressed', 'Suppressed: the recipient has unsubscribed'];
-  if (!plugins.sampler.keep({ dispatchId, uuid }, plugins.properties))
-    return ['suppressed', 'Suppressed: not in the sample'];
-  return ['requested', null];
+): [RefusedState | 'requested', string | null, string | null] {
+  if (record.rejection !== null) return ['rejected', record.rejection, record.rejectionMessage ?? record.rejection];
+  if (duplicates.has(uuidKey(record))) {
+    const reason = `${DUPLICATE_RECORD_MESSAGE}: another record of this dispatch in the request has the same UUID`;
+    return ['throttled', reason, DUPLICATE_RECORD_MESSAGE];
+  }
+  const reason = record.identifiers.some((h) => unsubscribed.has(h))
+    ? 'Suppressed: the recipient has unsubscribed'
+    : !plugins.sampler.keep({ dispatchId, uuid: record.uuid ?? '' }, plugins.properties)
+      ? 'Suppressed: not in the sample'
+      : null;
+  return reason === null ? ['requested', null, null] : ['suppressed', reason, reason];
 }
 
 function statusOf(dispatchId: string, counts: Counts): DispatchStatus {

@@ -224,7 +224,8 @@ describe.each(databaseKinds())('PII hashing and the vault on %s', (kind) => {
             dispatchID: s.dispatchId,
             preFill: [
               recordOf(s, { uuid: 'v1', email: ann.sent, mobile: ann.mobileSent, name: 'Ann' }),
-              recordOf(s, { uuid: 'v1', email: dup.email, mobile: dup.mobile }), // throttled
+              recordOf(s, { uuid: 'v2', email: dup.email, mobile: dup.mobile }), // throttled
+              recordOf(s, { uuid: 'V2', email: dup.email, mobile: dup.mobile }), // throttled too
               recordOf(s, { email: noUuid.email, mobile: noUuid.mobile }), // rejected: no UUID
               recordOf(s, { uuid: 'v3', email: badEmail }), // rejected: invalid email
             ],
@@ -332,7 +333,7 @@ describe.each(databaseKinds())('PII hashing and the vault on %s', (kind) => {
           json: { BatchId: batchId },
         });
         expect(plain.status).toBe(200);
-        expect(plain.body).toHaveLength(4);
+        expect(plain.body).toHaveLength(5);
         expect(plain.body[0]?.target).toBe(expectedHash(ann.kept));
         for (const entry of plain.body) for (const p of entry.prefills) expect(p.input).toBe(p.input_Hash);
         const text = JSON.stringify(plain.body).toLowerCase();

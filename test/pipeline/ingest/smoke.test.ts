@@ -28,7 +28,12 @@ describe.each(databaseKinds())('dispatch request smoke on %s', (kind) => {
       json: [
         {
           dispatchID: seeded.dispatchId,
-          preFill: [record('c1', 'Ann@Example.com'), record('c2', 'bad'), record('c1', 'x@y.com')],
+          preFill: [
+            record('c1', 'Ann@Example.com'),
+            record('c2', 'bad'),
+            record('c3', 'x@y.com'),
+            record('C3', 'z@y.com'),
+          ],
         },
       ],
     });
@@ -51,7 +56,7 @@ describe.each(databaseKinds())('dispatch request smoke on %s', (kind) => {
       if (entries.some((e) => e.tokenId)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(entries.map((e) => e.state)).toEqual(['token_created', 'rejected', 'throttled']);
+    expect(entries.map((e) => e.state)).toEqual(['token_created', 'rejected', 'throttled', 'throttled']);
     // Requested, TokenCreated, then Scheduled (the first message).
     expect(entries[0]!.events.map((e) => e.action)).toEqual([0, 2, 9]);
   });

@@ -27,6 +27,9 @@ export const channels = ['email', 'sms', 'whatsapp'] as const;
 export type Channel = (typeof channels)[number];
 export const logLevels = ['Debug', 'Information', 'Warning', 'Error', 'Fatal'] as const;
 export type LogLevel = (typeof logLevels)[number];
+/** The component a log entry is from: the original module's EventLog tags. */
+export const logTags = ['DispatchAPI', 'Dispatcher', 'Account', 'Initiator'] as const;
+export type LogTag = (typeof logTags)[number];
 /** Where an invitation stands before delivery; delivery statuses live on its messages. */
 export const invitationStates = [
   'requested',
@@ -388,6 +391,12 @@ export const invitationEvents = pgTable(
     action: smallint('action').notNull(),
     channel: smallint('channel').notNull(),
     message: text('message'),
+    /**
+     * The entry's log message when it has one beside `message` (DispatchSuccessful: the template
+     * and token parameters in `message`, "Successfully Dispatched (via: …)" here). Null: `message`
+     * is the log message when `level` is set.
+     */
+    logMessage: text('log_message'),
     targetId: text('target_id'),
     level: text('level', { enum: logLevels }),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
@@ -414,7 +423,11 @@ export const logEntries = pgTable(
     batchId: text('batch_id'),
     dispatchId: uuid('dispatch_id'),
     level: text('level', { enum: logLevels }).notNull(),
+    /** The component that wrote it; the event log shows it as the entry's tag. */
+    tag: text('tag', { enum: logTags }).notNull().default('DispatchAPI'),
     message: text('message').notNull(),
+    /** What went wrong, when an entry reports a failure with more detail than its message. */
+    exception: text('exception'),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
     /** The file upload an initiator entry is about (§6.1.3 of the architecture document). */
     uploadId: uuid('upload_id'),

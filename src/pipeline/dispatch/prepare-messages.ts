@@ -14,7 +14,15 @@ import { defaultTemplates } from './default-templates.js';
 
 /** What to do with one claimed message. */
 export type Preparation =
-  | { kind: 'send'; claimed: ClaimedMessage; dispatch: DispatchDefinition; vendorId: string; outgoing: OutgoingMessage }
+  | {
+      kind: 'send';
+      claimed: ClaimedMessage;
+      dispatch: DispatchDefinition;
+      vendorId: string;
+      /** The content template rendered; "built-in" for Herald's own. */
+      templateId: string;
+      outgoing: OutgoingMessage;
+    }
   | { kind: 'cancel'; claimed: ClaimedMessage; reason: string }
   | { kind: 'defer'; claimed: ClaimedMessage; reason: string }
   | { kind: 'fail'; claimed: ClaimedMessage; category: ErrorCategory; detail: string };
@@ -128,8 +136,8 @@ export async function prepareMessages(
         claimed.reminder_level === 0
           ? choice?.initial
           : (choice?.reminders?.[claimed.reminder_level - 1] ?? choice?.initial);
-      const variants: TemplateVariant[] =
-        (templateId && templates.get(templateId)) || defaultTemplates[claimed.channel];
+      const chosen = templateId ? templates.get(templateId) : undefined;
+      const variants: TemplateVariant[] = chosen ?? defaultTemplates[claimed.channel];
       const language = claimed.language ?? dispatch.defaultLanguage;
       const prefills = claimed.prefills.flatMap((p) => {
         const input = plain(p.input, p.hashed);
@@ -152,6 +160,7 @@ export async function prepareMessages(
           claimed,
           dispatch,
           vendorId,
+          templateId: chosen && templateId ? templateId : 'built-in',
           outgoing: {
             id: claimed.id,
             to,

@@ -160,10 +160,12 @@ describe.each(databaseKinds())('crash safety of a CLI Herald on %s', (kind) => {
       // Every invitation's outcome is recorded: the re-sent messages too.
       await waitFor(
         async () => {
-          const log = await call<EventLogEntry[]>(second.url, '/api/EventLog', {
+          const answer = await call<EventLogEntry[]>(second.url, '/api/EventLog', {
             DispatchId: dispatchId,
             PageSize: 1000,
           });
+          // The invitations; the dispatch's log entries follow them.
+          const log = answer.filter((entry) => entry.tags[0] === 'UserData');
           return (
             log.length === RECORDS &&
             log.every((entry) => entry.events.some((e) => e.action === EventAction.DispatchSuccessful))

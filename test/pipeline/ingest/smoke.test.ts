@@ -45,14 +45,14 @@ describe.each(databaseKinds())('dispatch request smoke on %s', (kind) => {
     });
 
     const deadline = Date.now() + 20_000;
-    let entries: { tokenId: string | null; state: string; events: { action: number }[] }[] = [];
+    let entries: { tokenId: string | null; state: string; events: { action: number }[]; tags: string[] }[] = [];
     while (Date.now() < deadline) {
       const log = await herald.request('/api/EventLog', {
         method: 'POST',
         token: apiKey,
         json: { BatchId: 'batch-1' },
       });
-      entries = (await log.json()) as typeof entries;
+      entries = ((await log.json()) as typeof entries).filter((e) => e.tags[0] === 'UserData');
       if (entries.some((e) => e.tokenId)) break;
       await new Promise((r) => setTimeout(r, 100));
     }

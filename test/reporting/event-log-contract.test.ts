@@ -121,12 +121,14 @@ describe.each(databaseKinds())('the event log keeps the original module’s cont
     const answer = await eventLog({ UUID: 'numbers-1' });
     expect(answer.status).toBe(200);
     const events = answer.body[0]!.events!.filter((e) => e.message?.startsWith(marker));
-    const actions = Object.fromEntries(
-      events.filter((e) => e.message!.includes(' action ')).map((e) => [e.message!.split(' ').at(-1), e.action]),
-    );
-    const channels = Object.fromEntries(
-      events.filter((e) => e.message!.includes(' channel ')).map((e) => [e.message!.split(' ').at(-1), e.channel]),
-    );
+    const named = (kind: string, number: (e: Event) => number): Record<string, number> =>
+      Object.fromEntries(
+        events
+          .filter((e) => e.message!.includes(` ${kind} `))
+          .map((e): [string, number] => [e.message!.split(' ').at(-1)!, number(e)]),
+      );
+    const actions = named('action', (e) => e.action);
+    const channels = named('channel', (e) => e.channel);
     expect(actions).toEqual(ACTION_NUMBERS);
     expect(channels).toEqual(CHANNEL_NUMBERS);
   });

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { acceptDispatchRequest } from '../../pipeline/ingest/accept-dispatch-request.js';
+import { acceptDispatchRequest, logRefusedRequest } from '../../pipeline/ingest/accept-dispatch-request.js';
+import { dispatchRequestLog } from '../../pipeline/ingest/dispatch-request-log.js';
 import {
   dispatchRequestBodyLimit,
   measure,
@@ -83,13 +84,20 @@ export function dispatchRequestRoutes(app: HttpApp, ctx: HttpContext): void {
     },
     async (request, reply) => {
       const size = measure(request.body);
+      const { accountId } = principalOf(request);
       if (size && size.records > maxRecords) {
+        await logRefusedRequest(ctx.database, accountId, dispatchRequestLog.tooManyRecords(maxRecords, size.records));
         throw new AppError(
           'PAYLOAD_TOO_LARGE',
           `A request may hold at most ${maxRecords} records; this one holds ${size.records}. Split it into several requests.`,
         );
       }
       if (size && size.dispatches > maxDispatches) {
+        await logRefusedRequest(
+          ctx.database,
+          accountId,
+          dispatchRequestLog.tooManyDispatches(maxDispatches, size.dispatches),
+        );
         throw new AppError(
           'PAYLOAD_TOO_LARGE',
           `A request may name at most ${maxDispatches} dispatches; this one names ${size.dispatches}. Spread them over several requests.`,

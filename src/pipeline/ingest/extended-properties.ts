@@ -10,12 +10,17 @@ export type ExtendedProperties = Record<string, unknown>;
 /** What an account gets before it chooses: the platform's own list, no sampling. */
 export const defaultExtendedProperties = { Sampler: 'none', Unsubscriber: 'herald' } as const;
 
-export async function readExtendedProperties(db: Db, accountId: string): Promise<ExtendedProperties> {
+/** What the account chose, without the defaults. */
+export async function readStoredExtendedProperties(db: Db, accountId: string): Promise<ExtendedProperties> {
   const [row] = await db
     .select({ properties: accounts.extendedProperties })
     .from(accounts)
     .where(eq(accounts.id, accountId));
-  return { ...defaultExtendedProperties, ...row?.properties };
+  return row?.properties ?? {};
+}
+
+export async function readExtendedProperties(db: Db, accountId: string): Promise<ExtendedProperties> {
+  return { ...defaultExtendedProperties, ...(await readStoredExtendedProperties(db, accountId)) };
 }
 
 /**

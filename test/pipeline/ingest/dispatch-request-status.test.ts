@@ -150,11 +150,19 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
       expect(answer.body.error.code).toBe('PAYLOAD_TOO_LARGE');
       expect(answer.body.error.message).toContain('18000');
       expect(answer.body.error.message).toContain('18001');
-      expect(await countAccountRows(herald.database, account.id)).toMatchObject({
-        batches: 0,
-        invitations: 0,
-        logs: 0,
-      });
+      expect(await countAccountRows(herald.database, account.id)).toMatchObject({ batches: 0, invitations: 0 });
+      // Only the original's log line for it (§6.1.1, "Max Record size Exceeded").
+      expect(await logRows(herald.database, account.id)).toEqual([
+        {
+          batch_id: null,
+          dispatch_id: null,
+          level: 'Error',
+          tag: 'DispatchAPI',
+          message:
+            'The API cannot process more than 18,000 records in a single request. Please split the batch into multiple requests and try again. Total records received is - 18001',
+          exception: null,
+        },
+      ]);
     });
 
     it('takes exactly 18,000 records', async () => {
@@ -237,11 +245,13 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
       expect(answer.status).toBe(413);
       expect(answer.body.error.message).toMatch(/\b15\b/);
       expect(answer.body.error.message).toMatch(/\b16\b/);
-      expect(await countAccountRows(herald.database, account.id)).toMatchObject({
-        batches: 0,
-        invitations: 0,
-        logs: 0,
-      });
+      expect(await countAccountRows(herald.database, account.id)).toMatchObject({ batches: 0, invitations: 0 });
+      expect((await logRows(herald.database, account.id)).map((l) => [l.level, l.message])).toEqual([
+        [
+          'Error',
+          'The API cannot process more than 15 dispatches in a single request. Please ensure dispatch requests are spread out over time. Total dispatches received is - 16',
+        ],
+      ]);
     });
 
     it('counts distinct dispatches: the same dispatch 16 times is one', async () => {
@@ -262,7 +272,11 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
   });
 
   describe('refusals of a whole dispatch (400 in the multi-status, with a clear message)', () => {
-    async function refusal(change: (seeded: SeededDispatch) => Promise<unknown>, wanted: RegExp) {
+    async function refusal(
+      change: (seeded: SeededDispatch) => Promise<unknown>,
+      wanted: RegExp,
+      catalogue: RegExp = /^An error occured while using the Delivery Policy configured under Dispatch \. /,
+    ) {
       const { account, apiKey, seeded } = await setup();
       const healthy = await seedDispatch(herald.database, account.id);
       await change(seeded);
@@ -282,11 +296,13 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
       const rows = await invitationRows(herald.database, account.id, answer.body.batchId);
       expect(rows.map((r) => r.dispatch_id)).toEqual([healthy.dispatchId]);
       const logs = await logRows(herald.database, account.id, answer.body.batchId);
+      // The original's catalogue line, with Herald's own words on what to fix as its exception.
       expect(logs).toContainEqual(
         expect.objectContaining({
           level: 'Error',
           dispatch_id: seeded.dispatchId,
-          message: expect.stringMatching(wanted) as unknown,
+          message: expect.stringMatching(catalogue) as unknown,
+          exception: expect.stringMatching(wanted) as unknown,
         }),
       );
       return refused;
@@ -325,12 +341,14 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
       refusal(
         (s) => db().update(dispatches).set({ paused: true }).where(eq(dispatches.id, s.dispatchId)),
         /dispatch is paused/i,
+        /^Dispatch configured to be used to send invites is paused\. Invites will not go out/,
       ));
 
     it('refuses a dispatch whose delivery policy is paused', () =>
       refusal(
         (s) => db().update(deliveryPolicies).set({ paused: true }).where(eq(deliveryPolicies.id, s.policyId)),
         /policy is paused/i,
+        /^Delivery Policy configured under Dispatch to be used to send invites is paused\./,
       ));
 
     it('refuses a dispatch with no vendor for its channel', () =>
@@ -343,6 +361,7 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
       refusal(
         (s) => db().update(deliveryPolicies).set({ uuidQuestionId: null }).where(eq(deliveryPolicies.id, s.policyId)),
         /UUID question/i,
+        /^Unique User Indentifier \(UUID\) configured in Delivery Policy used in Dispatch is not availabel/,
       ));
 
     it('refuses a dispatch whose UUID question is not in its questionnaire', () =>
@@ -353,6 +372,7 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
             .set({ uuidQuestionId: randomUUID() })
             .where(eq(deliveryPolicies.id, s.policyId)),
         /UUID question/i,
+        /^Unique User Indentifier \(UUID\) configured in Delivery Policy used in Dispatch is not availabel/,
       ));
 
     it('refuses a dispatch with no supported channel (no question tagged for the policy channel)', () =>
@@ -554,7 +574,7 @@ describe.each(databaseKinds())('configured size limits on %s', (kind) => {
     expect(answer.status).toBe(413);
     expect(answer.body.error.message).toMatch(/at most 3 records/);
     expect(answer.body.error.message).toMatch(/\b4\b/);
-    expect(await countAccountRows(herald.database, account.id)).toMatchObject({ batches: 0, invitations: 0, logs: 0 });
+    expect(await countAccountRows(herald.database, account.id)).toMatchObject({ batches: 0, invitations: 0, logs: 1 });
   });
 
   it('answers 413 above HERALD_MAX_DISPATCHES, naming the limit and the count', async () => {
@@ -565,7 +585,7 @@ describe.each(databaseKinds())('configured size limits on %s', (kind) => {
     expect(answer.status).toBe(413);
     expect(answer.body.error.message).toMatch(/at most 2 dispatches/);
     expect(answer.body.error.message).toMatch(/\b3\b/);
-    expect(await countAccountRows(herald.database, account.id)).toMatchObject({ batches: 0, logs: 0 });
+    expect(await countAccountRows(herald.database, account.id)).toMatchObject({ batches: 0, logs: 1 });
   });
 
   it('takes a request exactly at both limits', async () => {

@@ -63,7 +63,10 @@ describe.each(databaseKinds())('per-record rules on %s', (kind) => {
     expect(status?.dispatchStatus).toBe(202);
     expect(rows[0]?.state).toBe('requested');
     expect(rows[0]?.prefills.map((p) => p.questionId).sort()).toEqual([q.uuid, q.email, q.name].sort());
-    const warnings = (await logRows(herald.database, ctx.account.id, batchId)).filter((l) => l.level === 'Warning');
+    // The dispatch's warnings (the account-wide one says no sampler was chosen).
+    const warnings = (await logRows(herald.database, ctx.account.id, batchId)).filter(
+      (l) => l.level === 'Warning' && l.dispatch_id !== null,
+    );
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.dispatch_id).toBe(ctx.seeded.dispatchId);
     expect(warnings[0]?.message).toContain('no-such-question');
@@ -74,7 +77,12 @@ describe.each(databaseKinds())('per-record rules on %s', (kind) => {
   it('writes no Warning when every prefill is usable', async () => {
     const ctx = await setup();
     const { batchId } = await send(ctx, [recordOf(ctx.seeded, { uuid: 'w2', email: 'w2@example.com', name: 'Bo' })]);
-    expect((await logRows(herald.database, ctx.account.id, batchId)).filter((l) => l.level === 'Warning')).toEqual([]);
+    // Only the account-wide one: this account never chose a sampler.
+    expect(
+      (await logRows(herald.database, ctx.account.id, batchId))
+        .filter((l) => l.level === 'Warning')
+        .map((l) => l.message),
+    ).toEqual([expect.stringMatching(/^Sampling type is not configured/)]);
   });
 
   it.each([

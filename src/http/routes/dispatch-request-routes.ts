@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { acceptDispatchRequest, logRefusedRequest } from '../../pipeline/ingest/accept-dispatch-request.js';
+import {
+  acceptDispatchRequest,
+  logAuthenticationFailure,
+  logRefusedRequest,
+} from '../../pipeline/ingest/accept-dispatch-request.js';
 import { dispatchRequestLog } from '../../pipeline/ingest/dispatch-request-log.js';
 import {
   dispatchRequestBodyLimit,
@@ -68,6 +72,7 @@ export function dispatchRequestRoutes(app: HttpApp, ctx: HttpContext): void {
     {
       config: {
         access: 'operator',
+        onAuthenticationFailure: (secret) => logAuthenticationFailure(ctx.database, secret),
         bodyTooLarge: `That is more than ${maxRecords} records of 10 prefills of up to 100 characters take: split the records over several requests.`,
       },
       bodyLimit,

@@ -8,6 +8,7 @@ import type { Database, Session } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';
 import type { InvitationState, PendingInvitation } from '../../storage/schema.js';
 import { EventAction, EventChannel } from '../../timeline/event-numbers.js';
+import { accountOfFailedSecret } from '../../accounts/authentication.js';
 import { writeLogEntries } from '../../log/log-writer.js';
 import { hashedIdentifier } from '../../privacy/stored-identifiers.js';
 import { dispatchRequestLog, type CatalogueEntry } from './dispatch-request-log.js';
@@ -274,6 +275,15 @@ const SAMPLED_OUT = 'Suppressed: not in the sample';
  */
 export async function logRefusedRequest(database: Database, accountId: string, entry: CatalogueEntry): Promise<void> {
   await writeLogEntries(database.sql, [{ accountId, tag: 'DispatchAPI', ...entry }]);
+}
+
+/**
+ * Logs a dispatch request whose bearer secret no longer authenticates, on the account that secret
+ * belonged to (a revoked key, an expired token); a secret Herald never issued belongs to nobody.
+ */
+export async function logAuthenticationFailure(database: Database, secret: string): Promise<void> {
+  const accountId = await accountOfFailedSecret(database.db, secret);
+  if (accountId) await logRefusedRequest(database, accountId, dispatchRequestLog.authenticationFailed());
 }
 
 /** The original module's message for a record whose UUID another record of its dispatch shares. */

@@ -28,6 +28,11 @@ export const dispatchRequestLog = {
     level: 'Error',
     message: `The API cannot process more than ${max} dispatches in a single request. Please ensure dispatch requests are spread out over time. Total dispatches received is - ${received}`,
   }),
+  authenticationFailed: (): CatalogueEntry => ({
+    level: 'Error',
+    message:
+      'Authentication Bearer token in the incoming request header is invalid. Please ensure you are using correct user credentials or a valid Authentication Bearer token.',
+  }),
   samplingNotConfigured: (): CatalogueEntry => ({
     level: 'Warning',
     message:

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedAccount } from '../../support/accounts.js';
 import { databaseKinds } from '../../support/databases.js';
 import { startTestHerald, type TestHerald } from '../../support/herald.js';
-import { apiRequest, logRows, postDispatchRequest, recordOf } from '../../support/ingest.js';
+import { eq } from 'drizzle-orm';
+import { apiKeys } from '../../../src/storage/schema.js';
+import { apiRequest, keyFor, logRows, postDispatchRequest, recordOf } from '../../support/ingest.js';
 import { seedDispatch } from '../../support/platform.js';
 
 const sha512 = (value: string) => `sha512:${createHash('sha512').update(value.toLowerCase()).digest('hex')}`;
@@ -125,5 +127,27 @@ describe.each(databaseKinds())('the dispatch request log catalogue (§6.1.1) on 
       'Error',
       'No valid dispatch in the batch found. Please setup a valid dispatch configuration in Account Configuration Module.',
     ]);
+  });
+
+  it('logs a failed authentication on the account whose revoked key it was; an unknown secret on none', async () => {
+    const { account } = await seedAccount(herald.database);
+    const seeded = await seedDispatch(herald.database, account.id);
+    const key = await keyFor(herald.database, account.id, 'operator');
+    await herald.database.db.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.accountId, account.id));
+    const body = {
+      json: [{ dispatchID: seeded.dispatchId, preFill: [recordOf(seeded, { uuid: 'k1', email: 'k1@example.com' })] }],
+    };
+    expect((await postDispatchRequest(herald, key, body)).status).toBe(401);
+    expect((await logRows(herald.database, account.id)).map((l) => [l.tag, l.level, l.message])).toEqual([
+      [
+        'DispatchAPI',
+        'Error',
+        'Authentication Bearer token in the incoming request header is invalid. Please ensure you are using correct user credentials or a valid Authentication Bearer token.',
+      ],
+    ]);
+    const [before] = await herald.database.sql.query<{ n: string | number }>('SELECT count(*) AS n FROM log_entries');
+    expect((await postDispatchRequest(herald, 'hk_never-issued', body)).status).toBe(401);
+    const [after] = await herald.database.sql.query<{ n: string | number }>('SELECT count(*) AS n FROM log_entries');
+    expect(Number(after!.n)).toBe(Number(before!.n));
   });
 });

@@ -23,6 +23,25 @@ export async function authenticate(db: Db, secret: string): Promise<Principal | 
   return token ?? null;
 }
 
+/**
+ * The account of a bearer secret that no longer authenticates (a revoked API key, an expired
+ * access token), so its failure can be logged where the account's people see it. Null for a
+ * secret Herald never issued: with many accounts, nobody's log is the right one.
+ */
+export async function accountOfFailedSecret(db: Db, secret: string): Promise<string | null> {
+  const hash = hashSecret(secret);
+  if (secret.startsWith('hk_')) {
+    const [key] = await db.select({ accountId: apiKeys.accountId }).from(apiKeys).where(eq(apiKeys.keyHash, hash));
+    return key?.accountId ?? null;
+  }
+  const [token] = await db
+    .select({ accountId: users.accountId })
+    .from(accessTokens)
+    .innerJoin(users, eq(users.id, accessTokens.userId))
+    .where(eq(accessTokens.tokenHash, hash));
+  return token?.accountId ?? null;
+}
+
 // Verified against when the username is unknown, so both failures take the same time.
 const DECOY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 

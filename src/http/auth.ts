@@ -11,6 +11,8 @@ export type Access = 'public' | Role;
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+    /** Called with a bearer secret that did not authenticate, before the 401 (the route logs it). */
+    onAuthenticationFailure?: (secret: string) => Promise<void>;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -38,8 +40,10 @@ export function installAuthentication(app: FastifyInstance, db: Db): void {
       throw new AppError('UNAUTHORIZED', 'Send an API key or access token as "Authorization: Bearer <secret>".');
     }
     const principal = await authenticate(db, match[1]);
-    if (!principal)
+    if (!principal) {
+      await request.routeOptions.config.onAuthenticationFailure?.(match[1]);
       throw new AppError('UNAUTHORIZED', 'The API key or access token is not valid (or has expired or been revoked).');
+    }
     if (!hasRole(principal.role, access)) {
       throw new AppError(
         'FORBIDDEN',

@@ -2,6 +2,13 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AppError } from '../errors.js';
 import { httpStatusOf } from './error-status.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Said after the limit when a body is too large for this route: what the caller can do. */
+    bodyTooLarge?: string;
+  }
+}
+
 /** The one error shape Herald answers with. */
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -22,14 +29,17 @@ function describeValidation(error: FastifyError): AppError {
 }
 
 /** Maps anything thrown while handling a request to an AppError; unknown errors become INTERNAL. */
-export function toAppError(error: unknown, bodyLimit: number): AppError {
+export function toAppError(error: unknown, bodyLimit: number, bodyTooLarge?: string): AppError {
   if (error instanceof AppError) return error;
   // Anything may be thrown, null and strings included.
   const e = (typeof error === 'object' && error !== null ? error : {}) as FastifyError;
   if (e.validation) return describeValidation(e);
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new AppError('PAYLOAD_TOO_LARGE', `The request body is larger than the limit of ${bodyLimit} bytes.`);
+      return new AppError(
+        'PAYLOAD_TOO_LARGE',
+        `The request body is larger than the limit of ${bodyLimit} bytes.${bodyTooLarge ? ` ${bodyTooLarge}` : ''}`,
+      );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -63,9 +73,11 @@ export function sendError(reply: FastifyReply, request: FastifyRequest, error: A
   return reply.status(httpStatusOf[error.code]).type('application/json').send(body);
 }
 
-export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
+export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
-    const appError = toAppError(error, bodyLimit);
+    // A route may have its own limit (the dispatch request's is sized for its record limit).
+    const { bodyLimit, config } = request.routeOptions;
+    const appError = toAppError(error, bodyLimit, config.bodyTooLarge);
     if (appError.code === 'INTERNAL') request.log.error({ err: error }, 'unhandled error');
     return sendError(reply, request, appError);
   });

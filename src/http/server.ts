@@ -75,7 +75,7 @@ export async function buildServer(ctx: HttpContext, logger: Logger): Promise<Htt
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  installErrorHandling(app, ctx.config.bodyLimitBytes);
+  installErrorHandling(app);
   installRequestMetrics(app, ctx.metrics);
   installAuthentication(app, ctx.database.db);
   await app.register(formbody, { bodyLimit: ctx.config.bodyLimitBytes });

@@ -110,6 +110,7 @@ export async function acceptUpload(
       tx.sql,
       entries.map((e) => ({
         ...e,
+        tag: 'Initiator' as const,
         accountId: incoming.accountId,
         dispatchId: incoming.dispatchId,
         uploadId: incoming.id,

@@ -107,7 +107,13 @@ async function fail(
     if (!(await failUpload(tx.sql, upload.id, reason))) return;
     await writeLogEntries(
       tx.sql,
-      entries.map((e) => ({ ...e, accountId: upload.accountId, dispatchId: upload.dispatchId, uploadId: upload.id })),
+      entries.map((e) => ({
+        ...e,
+        tag: 'Initiator' as const,
+        accountId: upload.accountId,
+        dispatchId: upload.dispatchId,
+        uploadId: upload.id,
+      })),
     );
   });
 }
@@ -355,6 +361,7 @@ class ChunkRun {
       tx.sql,
       entries.map((e) => ({
         ...e,
+        tag: 'Initiator' as const,
         accountId: upload.accountId,
         dispatchId: upload.dispatchId,
         uploadId: upload.id,

@@ -40,6 +40,11 @@ export interface DispatchDefinition {
 export interface PlatformSettings {
   readonly hashAlgorithm: HashAlgorithm;
   readonly defaultPhoneRegion: string | null;
+  /**
+   * Hash PII after normalising it (trimmed, mobiles in E.164). False (the default) hashes the
+   * lower-cased input as received, byte for byte as the original module did.
+   */
+  readonly normalizedHashing: boolean;
 }
 
 /** One record handed to the platform for a survey token: only hashed PII, never original values. */

@@ -35,3 +35,22 @@ export function identifierHashes(invitation: StoredIdentifiers, algorithm: HashA
   }
   return [...hashes];
 }
+
+/**
+ * The unsubscribe-list keys of an invitation: its stored hashes, and the hashes of its delivery
+ * address (normalised) and trimmed UUID taken from their originals. The stored hashes are of the
+ * input as received (the original module's), so an address given as "07700 900123" is matched
+ * against an unsubscribe of "+447700900123" only through its original.
+ */
+export function unsubscribeKeys(
+  invitation: StoredIdentifiers,
+  originals: ReadonlyMap<string, string>,
+  algorithm: HashAlgorithm,
+): string[] {
+  const keys = new Set(identifierHashes(invitation, algorithm));
+  for (const value of [invitation.target, invitation.uuid]) {
+    const original = value === null ? undefined : originals.get(value)?.trim();
+    if (original) keys.add(hashPii(original, algorithm));
+  }
+  return [...keys];
+}

@@ -57,10 +57,12 @@ function positive(value: string | undefined, field: string, fallback: number, ma
   return n;
 }
 
-export function readEventLogFilter(body: unknown, settings: PlatformSettings): EventLogFilter {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw invalid('body', 'must be an object such as {"BatchId": "…"}');
-  }
+/**
+ * The filter of a POST /api/EventLog body; null when it has no usable filter (not an object, every
+ * filter empty, only unknown keys): the original module answers those with an empty list.
+ */
+export function readEventLogFilter(body: unknown, settings: PlatformSettings): EventLogFilter | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
   const b = body as Record<string, unknown>;
   const target = text(b, 'Target');
   const uuid = text(b, 'UUID');
@@ -80,11 +82,6 @@ export function readEventLogFilter(body: unknown, settings: PlatformSettings): E
     includePii: text(b, 'IncludePii') === 'true',
   };
   const { batchId, dispatchId, token, targets, uuids } = filter;
-  if (!batchId && !dispatchId && !token && !targets && !uuids && !filter.from && !filter.to) {
-    throw new AppError(
-      'VALIDATION_FAILED',
-      'Give at least one filter: BatchId, DispatchId, Token, Target, UUID, FromDate/ToDate or Created.',
-    );
-  }
+  if (!batchId && !dispatchId && !token && !targets && !uuids && !filter.from && !filter.to) return null;
   return filter;
 }

@@ -5,9 +5,34 @@ import { openOriginals, type SealedOriginalsRow } from '../privacy/sealed-origin
 import type { Vault } from '../privacy/vault.js';
 import type { Database } from '../storage/database.js';
 import { isUuid } from '../storage/ids.js';
-import type { LogLevel, StoredPrefill } from '../storage/schema.js';
+import type { LogLevel, LogTag, StoredPrefill } from '../storage/schema.js';
 import { EventAction, EventChannel } from '../timeline/event-numbers.js';
 import type { EventLogFilter } from './event-log-filter.js';
+
+/** The original module's LogMessage: what happened, its DIWEF level, and the failure behind it. */
+export interface LogMessage {
+  message: string;
+  level: LogLevel;
+  exception: string | null;
+}
+
+/** One DIWEF log entry in the shape of the original module's EventLog documents (tagged by component). */
+export interface EventLogDocument {
+  id: string;
+  tokenId: null;
+  deliveryWorkFlowId: null;
+  dispatchId: string | null;
+  batchId: string | null;
+  user: null;
+  location: null;
+  created: string;
+  updated: string;
+  events: null;
+  target: null;
+  targetHashed: null;
+  logMessage: LogMessage;
+  tags: [LogTag];
+}
 
 /** One invitation in the shape of the original module's EventLog documents (tag "UserData"). */
 export interface EventLogEntry {
@@ -29,7 +54,7 @@ export interface EventLogEntry {
     message: string | null;
     targetId: string | null;
     eventStatus: null;
-    logMessage: { message: string; level: LogLevel; exception: null } | null;
+    logMessage: LogMessage | null;
   }[];
   target: string | null;
   targetHashed: string | null;
@@ -57,6 +82,7 @@ interface EventRecord {
   action: number;
   channel: number;
   message: string | null;
+  log_message: string | null;
   target_id: string | null;
   level: LogLevel | null;
   occurred_at: Date | string;
@@ -73,11 +99,87 @@ export async function queryEventLog(
   vault: Vault,
   principal: Principal,
   filter: EventLogFilter,
-): Promise<{ entries: EventLogEntry[]; total: number }> {
+): Promise<{ entries: (EventLogEntry | EventLogDocument)[]; total: number }> {
   if (filter.includePii && principal.role !== 'admin') {
     throw new AppError('FORBIDDEN', 'Only an admin may see original personal data (IncludePii).');
   }
   if (filter.dispatchId && !isUuid(filter.dispatchId)) return { entries: [], total: 0 };
+  const invitations = await queryInvitations(database, vault, principal, filter);
+  // Log entries follow the invitations, page after page; they carry no token, target or UUID.
+  if (filter.token || filter.targets || filter.uuids) return invitations;
+  const offset = Math.max(0, (filter.page - 1) * filter.pageSize - invitations.total);
+  const room = filter.pageSize - invitations.entries.length;
+  const logs = await queryLogDocuments(database, principal.accountId, filter, room, offset);
+  return { entries: [...invitations.entries, ...logs.entries], total: invitations.total + logs.total };
+}
+
+/** The account's DIWEF log entries matching the filter's batch, dispatch and dates, oldest first. */
+async function queryLogDocuments(
+  database: Database,
+  accountId: string,
+  filter: EventLogFilter,
+  limit: number,
+  offset: number,
+): Promise<{ entries: EventLogDocument[]; total: number }> {
+  const where = `account_id = $1
+       AND ($2::text IS NULL OR batch_id = $2)
+       AND ($3::uuid IS NULL OR dispatch_id = $3)
+       AND ($4::timestamptz IS NULL OR occurred_at >= $4)
+       AND ($5::timestamptz IS NULL OR occurred_at < $5)`;
+  const params = [
+    accountId,
+    filter.batchId ?? null,
+    filter.dispatchId ?? null,
+    filter.from?.toISOString() ?? null,
+    filter.to?.toISOString() ?? null,
+  ];
+  const [counted] = await database.sql.query<{ total: string }>(
+    `SELECT count(*) AS total FROM log_entries WHERE ${where}`,
+    params,
+  );
+  const rows =
+    limit <= 0
+      ? []
+      : await database.sql.query<{
+          id: string | number;
+          batch_id: string | null;
+          dispatch_id: string | null;
+          level: LogLevel;
+          tag: LogTag;
+          message: string;
+          exception: string | null;
+          occurred_at: Date | string;
+        }>(
+          `SELECT id, batch_id, dispatch_id, level, tag, message, exception, occurred_at FROM log_entries
+           WHERE ${where} ORDER BY occurred_at, id LIMIT $6 OFFSET $7`,
+          [...params, limit, offset],
+        );
+  const entries = rows.map((row): EventLogDocument => ({
+    id: String(row.id),
+    tokenId: null,
+    deliveryWorkFlowId: null,
+    dispatchId: row.dispatch_id,
+    batchId: row.batch_id,
+    user: null,
+    location: null,
+    created: iso(row.occurred_at),
+    updated: iso(row.occurred_at),
+    events: null,
+    target: null,
+    targetHashed: null,
+    logMessage: { message: row.message, level: row.level, exception: row.exception },
+    tags: [row.tag],
+  }));
+  return { entries, total: Number(counted?.total ?? 0) };
+}
+
+/** Invitations (the original's "UserData" documents) matching the filter, with their timelines. */
+async function queryInvitations(
+  database: Database,
+  vault: Vault,
+  principal: Principal,
+  filter: EventLogFilter,
+): Promise<{ entries: EventLogEntry[]; total: number }> {
   const where = `i.account_id = $1
        AND ($2::text IS NULL OR i.batch_id = $2)
        AND ($3::uuid IS NULL OR i.dispatch_id = $3)
@@ -110,7 +212,7 @@ export async function queryEventLog(
     [...params, filter.pageSize, (filter.page - 1) * filter.pageSize],
   );
   const events = await database.sql.query<EventRecord>(
-    `SELECT invitation_id, action, channel, message, target_id, level, occurred_at
+    `SELECT invitation_id, action, channel, message, log_message, target_id, level, occurred_at
      FROM invitation_events WHERE invitation_id = ANY($1::uuid[]) ORDER BY id`,
     [rows.map((r) => r.id)],
   );
@@ -139,10 +241,11 @@ export async function queryEventLog(
         timeStamp: iso(e.occurred_at),
         channel: e.channel,
         action: e.action,
-        message: e.level ? null : e.message,
-        targetId: e.target_id,
+        message: e.log_message !== null || !e.level ? e.message : null,
+        // Hashed as stored; the original only for an admin who asked for personal data.
+        targetId: (e.target_id && originals.get(e.target_id)) ?? e.target_id,
         eventStatus: null,
-        logMessage: e.level && e.message ? { message: e.message, level: e.level, exception: null } : null,
+        logMessage: logMessageOf(e),
       })),
       target: (row.target && originals.get(row.target)) ?? row.target,
       targetHashed: hashedTarget ? row.target : null,
@@ -158,6 +261,12 @@ export async function queryEventLog(
   return { entries, total: Number(counted?.total ?? 0) };
 }
 
+/** A timeline entry's LogMessage: its own log message, or its message when it has a level. */
+function logMessageOf(e: EventRecord): LogMessage | null {
+  const message = e.log_message ?? e.message;
+  return e.level && message ? { message, level: e.level, exception: null } : null;
+}
+
 /**
  * The Requested entry of an invitation still waiting for its token: the token job writes it, dated
  * at acceptance, together with the token; until then the pending invitation stands for it.
@@ -168,6 +277,7 @@ function requestedEvent(row: InvitationRecord): EventRecord {
     action: EventAction.Requested,
     channel: EventChannel.DispatchAPI,
     message: null,
+    log_message: null,
     target_id: null,
     level: null,
     occurred_at: row.created_at,
@@ -184,6 +294,7 @@ async function revealOriginals(
   await writeLogEntries(database.sql, [
     {
       accountId: principal.accountId,
+      tag: 'Account',
       level: 'Information',
       message: `Original personal data of ${rows.length} invitations was shown to ${who} (EventLog, IncludePii)`,
     },

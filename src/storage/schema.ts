@@ -27,6 +27,9 @@ export const channels = ['email', 'sms', 'whatsapp'] as const;
 export type Channel = (typeof channels)[number];
 export const logLevels = ['Debug', 'Information', 'Warning', 'Error', 'Fatal'] as const;
 export type LogLevel = (typeof logLevels)[number];
+/** The component a log entry is from: the original module's EventLog tags. */
+export const logTags = ['DispatchAPI', 'Dispatcher', 'Account', 'Initiator'] as const;
+export type LogTag = (typeof logTags)[number];
 /** Where an invitation stands before delivery; delivery statuses live on its messages. */
 export const invitationStates = [
   'requested',
@@ -52,6 +55,12 @@ export const accounts = pgTable('accounts', {
   hashAlgorithm: text('hash_algorithm', { enum: hashAlgorithms }).notNull().default('sha512'),
   /** ISO 3166 region for mobile numbers given without a country code (e.g. "GB"); none: numbers must be international. */
   defaultPhoneRegion: text('default_phone_region'),
+  /**
+   * Hash PII after normalising it (trimmed, mobiles in E.164) instead of the lower-cased input as
+   * received. Off by default: the original module hashes the input as received, and systems that
+   * match on its hashes (fatigue rules, unsubscribe lists, reports) expect those.
+   */
+  normalizedHashing: boolean('normalized_hashing').notNull().default(false),
   /** Plugin choices, GET|POST /api/config/extendedproperties: Sampler, Unsubscriber, SamplingPercentage, … */
   extendedProperties: jsonb('extended_properties').$type<Record<string, unknown>>().notNull().default({}),
   /** Whether webhook subscriptions of this account may be given original identifiers instead of hashes. */
@@ -382,6 +391,12 @@ export const invitationEvents = pgTable(
     action: smallint('action').notNull(),
     channel: smallint('channel').notNull(),
     message: text('message'),
+    /**
+     * The entry's log message when it has one beside `message` (DispatchSuccessful: the template
+     * and token parameters in `message`, "Successfully Dispatched (via: …)" here). Null: `message`
+     * is the log message when `level` is set.
+     */
+    logMessage: text('log_message'),
     targetId: text('target_id'),
     level: text('level', { enum: logLevels }),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
@@ -408,7 +423,11 @@ export const logEntries = pgTable(
     batchId: text('batch_id'),
     dispatchId: uuid('dispatch_id'),
     level: text('level', { enum: logLevels }).notNull(),
+    /** The component that wrote it; the event log shows it as the entry's tag. */
+    tag: text('tag', { enum: logTags }).notNull().default('DispatchAPI'),
     message: text('message').notNull(),
+    /** What went wrong, when an entry reports a failure with more detail than its message. */
+    exception: text('exception'),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
     /** The file upload an initiator entry is about (§6.1.3 of the architecture document). */
     uploadId: uuid('upload_id'),

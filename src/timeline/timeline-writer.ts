@@ -9,6 +9,8 @@ export interface TimelineEntry {
   action: EventAction;
   channel: EventChannel;
   message?: string | null;
+  /** A log message beside `message` (DispatchSuccessful); otherwise `message` is the log message when `level` is set. */
+  logMessage?: string | null;
   /** The token, or the hashed target of a send; never a plain address. */
   targetId?: string | null;
   level?: LogLevel | null;
@@ -23,10 +25,11 @@ export interface TimelineEntry {
 export async function writeTimelineEntries(sql: SqlExecutor, entries: readonly TimelineEntry[]): Promise<void> {
   if (entries.length === 0) return;
   await sql.query(
-    `INSERT INTO invitation_events (account_id, invitation_id, action, channel, message, target_id, level, occurred_at)
-     SELECT account_id, invitation_id, action, channel, message, target_id, level, COALESCE(occurred_at, now())
-     FROM unnest($1::uuid[], $2::uuid[], $3::smallint[], $4::smallint[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
-       AS x(account_id, invitation_id, action, channel, message, target_id, level, occurred_at)`,
+    `INSERT INTO invitation_events (account_id, invitation_id, action, channel, message, target_id, level, occurred_at, log_message)
+     SELECT account_id, invitation_id, action, channel, message, target_id, level, COALESCE(occurred_at, now()), log_message
+     FROM unnest($1::uuid[], $2::uuid[], $3::smallint[], $4::smallint[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
+                 $9::text[])
+       AS x(account_id, invitation_id, action, channel, message, target_id, level, occurred_at, log_message)`,
     [
       entries.map((e) => e.accountId),
       entries.map((e) => e.invitationId),
@@ -36,6 +39,7 @@ export async function writeTimelineEntries(sql: SqlExecutor, entries: readonly T
       entries.map((e) => e.targetId ?? null),
       entries.map((e) => e.level ?? null),
       entries.map((e) => e.occurredAt?.toISOString() ?? null),
+      entries.map((e) => e.logMessage ?? null),
     ],
   );
 }

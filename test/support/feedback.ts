@@ -95,11 +95,11 @@ export async function invite(
   await herald.database.sql.query(
     `WITH moved AS (DELETE FROM pending_invitations WHERE account_id = $2 RETURNING *)
      INSERT INTO invitations (id, account_id, batch_id, dispatch_id, record_index, state, uuid, channel, target,
-                              language, prefills, token, created_at)
+                              language, prefills, sealed_originals, sealed_key_id, token, created_at)
      SELECT x.id, m.account_id, m.batch_id, m.dispatch_id, x.record_index, 'token_created', x.uuid, x.channel, x.target,
-            x.language, x.prefills, $1, m.created_at
+            x.language, x.prefills, x.sealed_originals, x.sealed_key_id, $1, m.created_at
      FROM moved m CROSS JOIN LATERAL json_to_recordset(m.invitations::json) AS x(id uuid, record_index int, uuid text,
-       channel text, target text, language text, prefills jsonb)
+       channel text, target text, language text, prefills jsonb, sealed_originals text, sealed_key_id text)
      WHERE x.uuid = $3`,
     [token, team.accountId, uuid],
   );

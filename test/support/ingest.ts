@@ -88,13 +88,15 @@ export interface LogRow {
   batch_id: string | null;
   dispatch_id: string | null;
   level: string;
+  tag: string;
   message: string;
+  exception: string | null;
 }
 
 /** An account's log entries (of one batch when given), oldest first. */
 export function logRows(database: Database, accountId: string, batchId?: string): Promise<LogRow[]> {
   return database.sql.query<LogRow>(
-    `SELECT batch_id, dispatch_id, level, message FROM log_entries
+    `SELECT batch_id, dispatch_id, level, tag, message, exception FROM log_entries
      WHERE account_id = $1 AND ($2::text IS NULL OR batch_id = $2) ORDER BY id`,
     [accountId, batchId ?? null],
   );

@@ -151,24 +151,50 @@ describe.each(databaseKinds())('the timeline and log writers on %s', (kind) => {
     const at = new Date('2026-03-02T10:00:00.000Z');
     const dispatchId = randomUUID();
     await writeLogEntries(test.database.sql, [
-      { accountId: first, level: 'Warning', message: 'first', batchId: 'b-1', dispatchId, occurredAt: at },
-      { accountId: second, level: 'Error', message: 'second' },
+      {
+        accountId: first,
+        tag: 'DispatchAPI',
+        level: 'Warning',
+        message: 'first',
+        batchId: 'b-1',
+        dispatchId,
+        occurredAt: at,
+      },
+      { accountId: second, tag: 'Initiator', level: 'Error', message: 'second', exception: 'why' },
     ]);
     const rows = await test.database.sql.query<{
       account_id: string;
       batch_id: string | null;
       dispatch_id: string | null;
       level: string;
+      tag: string;
       message: string;
+      exception: string | null;
       occurred_at: Date | string;
     }>(
-      `SELECT account_id, batch_id, dispatch_id, level, message, occurred_at FROM log_entries
+      `SELECT account_id, batch_id, dispatch_id, level, tag, message, exception, occurred_at FROM log_entries
        WHERE account_id = ANY($1::uuid[]) ORDER BY id`,
       [[first, second]],
     );
     expect(rows.map(({ occurred_at: _, ...row }) => row)).toEqual([
-      { account_id: first, batch_id: 'b-1', dispatch_id: dispatchId, level: 'Warning', message: 'first' },
-      { account_id: second, batch_id: null, dispatch_id: null, level: 'Error', message: 'second' },
+      {
+        account_id: first,
+        batch_id: 'b-1',
+        dispatch_id: dispatchId,
+        level: 'Warning',
+        tag: 'DispatchAPI',
+        message: 'first',
+        exception: null,
+      },
+      {
+        account_id: second,
+        batch_id: null,
+        dispatch_id: null,
+        level: 'Error',
+        tag: 'Initiator',
+        message: 'second',
+        exception: 'why',
+      },
     ]);
     expect(new Date(rows[0]!.occurred_at).toISOString()).toBe(at.toISOString());
   });

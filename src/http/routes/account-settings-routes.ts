@@ -12,7 +12,15 @@ const PhoneRegion = Nullable(
     description: 'ISO 3166-1 alpha-2 region (e.g. "GB") for mobile numbers given without a country code',
   }),
 );
-const SettingsSchema = Type.Object({ hashAlgorithm: HashAlgorithm, defaultPhoneRegion: PhoneRegion });
+const NormalizedHashing = Type.Boolean({
+  description:
+    'Hash PII after normalising it (trimmed, mobiles in E.164) instead of the lower-cased input as received. Off by default. INCOMPATIBLE with the original module: its hashes, and those of every system matching on them (fatigue rules, unsubscribe lists, reports), differ for any input that normalising changes.',
+});
+const SettingsSchema = Type.Object({
+  hashAlgorithm: HashAlgorithm,
+  defaultPhoneRegion: PhoneRegion,
+  normalizedHashing: NormalizedHashing,
+});
 
 /** How the caller's account hashes PII and reads phone numbers. */
 export function accountSettingsRoutes(app: HttpApp, ctx: HttpContext): void {
@@ -35,9 +43,13 @@ export function accountSettingsRoutes(app: HttpApp, ctx: HttpContext): void {
         tags: ['account settings'],
         summary: "Change the account's settings",
         description:
-          'Changing the hash algorithm does not rehash what is stored: unsubscribes added before it no longer match.',
+          'Changing the hash algorithm or normalizedHashing does not rehash what is stored: hashes written before the change no longer match new ones.',
         body: Type.Object(
-          { hashAlgorithm: Type.Optional(HashAlgorithm), defaultPhoneRegion: Type.Optional(PhoneRegion) },
+          {
+            hashAlgorithm: Type.Optional(HashAlgorithm),
+            defaultPhoneRegion: Type.Optional(PhoneRegion),
+            normalizedHashing: Type.Optional(NormalizedHashing),
+          },
           { additionalProperties: false },
         ),
         response: { 200: SettingsSchema },

@@ -1,8 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { acceptDispatchRequest } from '../../pipeline/ingest/accept-dispatch-request.js';
-import { measure, readDispatchRequest, type DispatchRecords } from '../../pipeline/ingest/request-body.js';
+import {
+  acceptDispatchRequest,
+  logAuthenticationFailure,
+  logRefusedRequest,
+} from '../../pipeline/ingest/accept-dispatch-request.js';
+import { dispatchRequestLog } from '../../pipeline/ingest/dispatch-request-log.js';
+import {
+  dispatchRequestBodyLimit,
+  measure,
+  readDispatchRequest,
+  type DispatchRecords,
+} from '../../pipeline/ingest/request-body.js';
 import type { HttpApp, HttpContext } from '../app-context.js';
 import { principalOf } from '../auth.js';
 import { AppError } from '../../errors.js';
@@ -49,6 +59,9 @@ function batchIdOf(request: FastifyRequest): string {
 /** `POST /api/dispatchRequest` and `GET /api/dispatchSingle/{dispatchId}`: Herald's front door. */
 export function dispatchRequestRoutes(app: HttpApp, ctx: HttpContext): void {
   const { maxRecords, maxDispatches } = ctx.config;
+  // Records and dispatches decide 413; the byte cap only guards memory, so the largest legal
+  // request always fits under it, whatever HERALD_BODY_LIMIT_BYTES says for other routes.
+  const bodyLimit = Math.max(ctx.config.bodyLimitBytes, dispatchRequestBodyLimit(maxRecords, maxDispatches));
   const accept = async (request: FastifyRequest, records: DispatchRecords[]) => {
     const outcome = await acceptDispatchRequest(ctx, principalOf(request).accountId, batchIdOf(request), records);
     return { batchId: outcome.batchId, statusByDispatch: outcome.statusByDispatch };
@@ -57,7 +70,12 @@ export function dispatchRequestRoutes(app: HttpApp, ctx: HttpContext): void {
   app.post(
     '/api/dispatchRequest',
     {
-      config: { access: 'operator' },
+      config: {
+        access: 'operator',
+        onAuthenticationFailure: (secret) => logAuthenticationFailure(ctx.database, secret),
+        bodyTooLarge: `That is more than ${maxRecords} records of 10 prefills of up to 100 characters take: split the records over several requests.`,
+      },
+      bodyLimit,
       // The body is read by readDispatchRequest: the size limits must be decided before its shape.
       validatorCompiler: () => () => true,
       schema: {
@@ -71,13 +89,20 @@ export function dispatchRequestRoutes(app: HttpApp, ctx: HttpContext): void {
     },
     async (request, reply) => {
       const size = measure(request.body);
+      const { accountId } = principalOf(request);
       if (size && size.records > maxRecords) {
+        await logRefusedRequest(ctx.database, accountId, dispatchRequestLog.tooManyRecords(maxRecords, size.records));
         throw new AppError(
           'PAYLOAD_TOO_LARGE',
           `A request may hold at most ${maxRecords} records; this one holds ${size.records}. Split it into several requests.`,
         );
       }
       if (size && size.dispatches > maxDispatches) {
+        await logRefusedRequest(
+          ctx.database,
+          accountId,
+          dispatchRequestLog.tooManyDispatches(maxDispatches, size.dispatches),
+        );
         throw new AppError(
           'PAYLOAD_TOO_LARGE',
           `A request may name at most ${maxDispatches} dispatches; this one names ${size.dispatches}. Spread them over several requests.`,

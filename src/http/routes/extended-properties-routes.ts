@@ -6,7 +6,7 @@ import type { HttpApp, HttpContext } from '../app-context.js';
 import { principalOf } from '../auth.js';
 
 const Properties = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), {
-  description: `Sampler (${samplerNames().join(' | ')}), Unsubscriber (${unsubscriberNames().join(' | ')}), SamplingPercentage (0–100), BatchingQueue, …`,
+  description: `Sampler (${samplerNames().join(' | ')}), Unsubscriber (${unsubscriberNames().join(' | ')}), SamplingPercentage (0–100), and keys custom plugins read. BatchingQueue is refused: Herald persists accepted records, it has no queue to choose.`,
 });
 
 /** `GET|POST /api/config/extendedproperties`: the account's choice of plugins. POST merges keys. */
@@ -23,10 +23,16 @@ export function extendedPropertiesRoutes(app: HttpApp, ctx: HttpContext): void {
       schema: {
         tags: ['configuration'],
         summary: 'Change some plugin choices; keys not sent are kept',
+        description:
+          'Answers 200 with the request body, as the original module does (GET shows everything stored). 400 naming the problem for an unknown Sampler or Unsubscriber, a SamplingPercentage outside 0–100, or BatchingQueue; nothing is stored then.',
         body: Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 50 }),
         response: { 200: Properties },
       },
     },
-    async (request) => mergeExtendedProperties(ctx.database.db, principalOf(request).accountId, request.body),
+    async (request) => {
+      await mergeExtendedProperties(ctx.database.db, principalOf(request).accountId, request.body);
+      // The original module answers with the request body itself.
+      return request.body;
+    },
   );
 }

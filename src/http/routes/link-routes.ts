@@ -142,7 +142,7 @@ export function linkRoutes(app: HttpApp, ctx: HttpContext): void {
           },
         },
         async (request, reply) => {
-          const outcome = await unsubscribeByLink(ctx.database, request.params.token);
+          const outcome = await unsubscribeByLink(ctx.database, ctx.vault, request.params.token);
           return outcome.kind === 'unknown' ? invalidLinkPage(reply) : unsubscribedPage(reply);
         },
       );

@@ -72,6 +72,7 @@ export function answeredOutcome(
       vendorId: preparation.vendorId,
       via,
       vendorMessageId: result.vendorMessageId,
+      templateId: preparation.templateId,
       nextReminderAt: reminder
         ? nextOpening(
             new Date(now.getTime() + reminder.afterMinutes * 60_000),

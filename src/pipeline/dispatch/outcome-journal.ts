@@ -31,9 +31,18 @@ export class OutcomeJournal {
 
   /** Appends one outcome (one write): it survives a kill of this process from now on. */
   append(outcome: Outcome): void {
-    // What recording needs of the message: no address, no content.
-    const { id, account_id, invitation_id, dispatch_id, channel, reminder_level, attempts } = outcome.claimed;
-    const claimed: OutcomeMessage = { id, account_id, invitation_id, dispatch_id, channel, reminder_level, attempts };
+    // What recording needs of the message: no content, and the target only as stored (hashed when PII).
+    const { id, account_id, invitation_id, dispatch_id, channel, reminder_level, attempts, target } = outcome.claimed;
+    const claimed: OutcomeMessage = {
+      id,
+      account_id,
+      invitation_id,
+      dispatch_id,
+      channel,
+      reminder_level,
+      attempts,
+      target,
+    };
     const line = `${JSON.stringify({ ...outcome, claimed })}\n`;
     fs.writeSync(this.#fd, line);
     this.#bytes += Buffer.byteLength(line);

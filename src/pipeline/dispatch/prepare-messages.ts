@@ -7,14 +7,22 @@ import { contentTemplates, type HashAlgorithm, type TemplateVariant } from '../.
 import { chooseVariant, prefillsByName, renderVariant } from '../../templates/template-engine.js';
 import type { ErrorCategory } from '../../vendors/error-categories.js';
 import type { OutgoingMessage } from '../../vendors/vendor.js';
-import { identifierHashes } from '../../privacy/stored-identifiers.js';
+import { unsubscribeKeys } from '../../privacy/stored-identifiers.js';
 import { surveyLink, unsubscribeLink } from '../feedback/links.js';
 import type { ClaimedMessage } from './claim-messages.js';
 import { defaultTemplates } from './default-templates.js';
 
 /** What to do with one claimed message. */
 export type Preparation =
-  | { kind: 'send'; claimed: ClaimedMessage; dispatch: DispatchDefinition; vendorId: string; outgoing: OutgoingMessage }
+  | {
+      kind: 'send';
+      claimed: ClaimedMessage;
+      dispatch: DispatchDefinition;
+      vendorId: string;
+      /** The content template rendered; "built-in" for Herald's own. */
+      templateId: string;
+      outgoing: OutgoingMessage;
+    }
   | { kind: 'cancel'; claimed: ClaimedMessage; reason: string }
   | { kind: 'defer'; claimed: ClaimedMessage; reason: string }
   | { kind: 'fail'; claimed: ClaimedMessage; category: ErrorCategory; detail: string };
@@ -30,11 +38,9 @@ export interface PrepareServices {
 async function unsubscribedNow(
   services: PrepareServices,
   batch: readonly ClaimedMessage[],
-  algorithms: ReadonlyMap<string, HashAlgorithm>,
+  keysOf: (m: ClaimedMessage) => string[],
 ): Promise<Set<string>> {
-  const pairs = batch.flatMap((m) =>
-    identifierHashes(m, algorithms.get(m.account_id) ?? 'sha512').map((hash): [string, string] => [m.account_id, hash]),
-  );
+  const pairs = batch.flatMap((m) => keysOf(m).map((hash): [string, string] => [m.account_id, hash]));
   if (pairs.length === 0) return new Set();
   const rows = await services.database.sql.query<{ key: string }>(
     `SELECT u.account_id || ':' || u.identifier_hash AS key FROM unsubscribes u
@@ -74,7 +80,26 @@ export async function prepareMessages(
             .where(inArray(contentTemplates.id, templateIds))
         ).map((t) => [t.id, t.variants]),
   );
-  const unsubscribed = await unsubscribedNow(services, batch, algorithms);
+  // Each message's sealed originals, opened once; null when they do not open (that message fails alone).
+  const opened = new Map(
+    batch.map((claimed) => {
+      try {
+        const row = {
+          id: claimed.invitation_id,
+          account_id: claimed.account_id,
+          prefills: claimed.prefills,
+          sealed_originals: claimed.sealed_originals,
+          sealed_key_id: claimed.sealed_key_id,
+        };
+        return [claimed, openOriginals(services.vault, row)] as const;
+      } catch {
+        return [claimed, null] as const;
+      }
+    }),
+  );
+  const keysOf = (m: ClaimedMessage) =>
+    unsubscribeKeys(m, opened.get(m) ?? new Map<string, string>(), algorithms.get(m.account_id) ?? 'sha512');
+  const unsubscribed = await unsubscribedNow(services, batch, keysOf);
 
   return Promise.all(
     batch.map(async (claimed): Promise<Preparation> => {
@@ -98,8 +123,7 @@ export async function prepareMessages(
     if (dispatch.paused || dispatch.policy?.paused)
       return { kind: 'defer', claimed, reason: 'The dispatch or its policy is paused' };
     if (claimed.unsubscribed_at) return { kind: 'cancel', claimed, reason: 'The recipient has unsubscribed' };
-    const hashAlgorithm = algorithms.get(claimed.account_id) ?? 'sha512';
-    if (identifierHashes(claimed, hashAlgorithm).some((h) => unsubscribed.has(`${claimed.account_id}:${h}`))) {
+    if (keysOf(claimed).some((h) => unsubscribed.has(`${claimed.account_id}:${h}`))) {
       return { kind: 'cancel', claimed, reason: 'The recipient has unsubscribed' };
     }
     if (claimed.reminder_level > 0 && claimed.answered_at)
@@ -107,16 +131,8 @@ export async function prepareMessages(
     if (!claimed.token)
       return { kind: 'fail', claimed, category: 'unknown', detail: 'The invitation has no survey token' };
 
-    let originals: Map<string, string>;
-    try {
-      originals = openOriginals(services.vault, {
-        id: claimed.invitation_id,
-        account_id: claimed.account_id,
-        prefills: claimed.prefills,
-        sealed_originals: claimed.sealed_originals,
-        sealed_key_id: claimed.sealed_key_id,
-      });
-    } catch {
+    const originals = opened.get(claimed);
+    if (!originals) {
       return { kind: 'fail', claimed, category: 'auth_or_config', detail: sealedProblem(services.vault, claimed) };
     }
     const plain = (value: string, hashed: boolean) => (hashed ? originals.get(value) : value);
@@ -143,7 +159,8 @@ export async function prepareMessages(
       claimed.reminder_level === 0
         ? choice?.initial
         : (choice?.reminders?.[claimed.reminder_level - 1] ?? choice?.initial);
-    const variants: TemplateVariant[] = (templateId && templates.get(templateId)) || defaultTemplates[claimed.channel];
+    const chosen = templateId ? templates.get(templateId) : undefined;
+    const variants: TemplateVariant[] = chosen ?? defaultTemplates[claimed.channel];
     const language = claimed.language ?? dispatch.defaultLanguage;
     const prefills = claimed.prefills.flatMap((p) => {
       const input = plain(p.input, p.hashed);
@@ -166,6 +183,7 @@ export async function prepareMessages(
         claimed,
         dispatch,
         vendorId,
+        templateId: chosen && templateId ? templateId : 'built-in',
         outgoing: {
           id: claimed.id,
           to,

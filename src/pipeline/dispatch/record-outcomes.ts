@@ -13,7 +13,7 @@ import type { ClaimedMessage } from './claim-messages.js';
 /** What recording an outcome needs of its message. */
 export type OutcomeMessage = Pick<
   ClaimedMessage,
-  'id' | 'account_id' | 'invitation_id' | 'dispatch_id' | 'channel' | 'reminder_level' | 'attempts'
+  'id' | 'account_id' | 'invitation_id' | 'dispatch_id' | 'channel' | 'reminder_level' | 'attempts' | 'target'
 >;
 
 /** What became of one claimed message, ready to be written. */
@@ -24,6 +24,8 @@ export type Outcome =
       vendorId: string;
       via: string;
       vendorMessageId: string;
+      /** The content template used ("built-in" for Herald's own). */
+      templateId: string;
       nextReminderAt: Date | null;
     }
   | {
@@ -108,19 +110,22 @@ function rows(outcome: Outcome, now: Date): { update: MessageUpdate; events: Tim
     message: string | null,
     level: LogLevel | null,
     targetId: string | null = null,
+    logMessage: string | null = null,
   ): TimelineEntry => ({
     accountId: claimed.account_id,
     invitationId: claimed.invitation_id,
     action,
     channel,
     message,
+    logMessage,
     targetId,
     level,
     occurredAt: now,
   });
   switch (outcome.kind) {
     case 'sent': {
-      const message = `Successfully dispatched (via: ${outcome.via}) | reminder level ${claimed.reminder_level} | vendor message id ${outcome.vendorMessageId}`;
+      // The original module's words: reports and integrations read n= to tell reminders apart.
+      const message = `Message Template Id: ${outcome.templateId} | Additional Token Parameters: &c=${channel}&n=${claimed.reminder_level}`;
       return {
         update: {
           ...base,
@@ -131,7 +136,14 @@ function rows(outcome: Outcome, now: Date): { update: MessageUpdate; events: Tim
         },
         events: [
           event(EventAction.Sent, null, null, outcome.vendorMessageId),
-          event(EventAction.DispatchSuccessful, message, 'Information', outcome.vendorMessageId),
+          // The target as stored (hashed when PII), as the original's TargetId.
+          event(
+            EventAction.DispatchSuccessful,
+            message,
+            'Information',
+            claimed.target,
+            `Successfully Dispatched (via: ${outcome.via})`,
+          ),
         ],
       };
     }

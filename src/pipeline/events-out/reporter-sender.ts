@@ -186,6 +186,7 @@ export class ReporterSender {
         await writeLogEntries(sql, [
           {
             accountId: head.account_id,
+            tag: 'Account',
             level: 'Warning',
             message:
               `A campaign reporter post (${head.id}) was given up after ${head.attempts + 1} attempts: ${error}. ` +

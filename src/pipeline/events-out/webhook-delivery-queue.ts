@@ -206,7 +206,8 @@ export async function recordDeliveryOutcomes(
     sql,
     result.map((d) => ({
       accountId: d.accountId,
-      level: 'Error',
+      tag: 'Account' as const,
+      level: 'Error' as const,
       message: `Webhook subscription ${d.id} disabled: ${d.reason}`,
       occurredAt: now,
     })),

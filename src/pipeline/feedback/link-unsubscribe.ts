@@ -1,7 +1,9 @@
 import type { Database } from '../../storage/database.js';
 import type { HashAlgorithm, StoredPrefill } from '../../storage/schema.js';
 import { EventAction } from '../../timeline/event-numbers.js';
-import { identifierHashes } from '../../privacy/stored-identifiers.js';
+import { unsubscribeKeys } from '../../privacy/stored-identifiers.js';
+import { openOriginals } from '../../privacy/sealed-originals.js';
+import type { Vault } from '../../privacy/vault.js';
 import { isSurveyToken } from './links.js';
 import { writeTimelineEntries } from '../../timeline/timeline-writer.js';
 import { linkChannel } from './link-channel.js';
@@ -22,6 +24,8 @@ interface UnsubscribingInvitation {
   target: string | null;
   uuid: string | null;
   prefills: StoredPrefill[];
+  sealed_originals: string | null;
+  sealed_key_id: string | null;
   unsubscribed_at: Date | null;
   hash_algorithm: HashAlgorithm;
 }
@@ -32,11 +36,16 @@ interface UnsubscribingInvitation {
  * so later requests for them are Suppressed; the invitation's scheduled messages are cancelled and
  * its timeline gets one Unsubscribed entry. Repeating it changes nothing.
  */
-export async function unsubscribeByLink(database: Database, token: string): Promise<LinkUnsubscribeOutcome> {
+export async function unsubscribeByLink(
+  database: Database,
+  vault: Vault,
+  token: string,
+): Promise<LinkUnsubscribeOutcome> {
   if (!isSurveyToken(token)) return { kind: 'unknown' };
   return database.transaction(async ({ sql }) => {
     const [invitation] = await sql.query<UnsubscribingInvitation>(
-      `SELECT i.id, i.account_id, i.target, i.uuid, i.prefills, i.unsubscribed_at, a.hash_algorithm
+      `SELECT i.id, i.account_id, i.target, i.uuid, i.prefills, i.sealed_originals, i.sealed_key_id,
+         i.unsubscribed_at, a.hash_algorithm
        FROM invitations i JOIN accounts a ON a.id = i.account_id
        WHERE i.token = $1 FOR UPDATE OF i`,
       [token],
@@ -48,7 +57,7 @@ export async function unsubscribeByLink(database: Database, token: string): Prom
       `INSERT INTO unsubscribes (account_id, identifier_hash, source)
        SELECT $1, identifier_hash, 'link' FROM unnest($2::text[]) AS x(identifier_hash)
        ON CONFLICT (account_id, identifier_hash) DO NOTHING`,
-      [invitation.account_id, identifierHashes(invitation, invitation.hash_algorithm)],
+      [invitation.account_id, unsubscribeKeys(invitation, openOriginals(vault, invitation), invitation.hash_algorithm)],
     );
     const cancelled = await sql.query(
       `UPDATE messages SET status = 'cancelled', updated_at = now()

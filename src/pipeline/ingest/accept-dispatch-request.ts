@@ -8,10 +8,14 @@ import type { Database, Session } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';
 import type { InvitationState, PendingInvitation } from '../../storage/schema.js';
 import { EventAction, EventChannel } from '../../timeline/event-numbers.js';
+import { accountOfFailedSecret } from '../../accounts/authentication.js';
+import { writeLogEntries } from '../../log/log-writer.js';
+import { hashedIdentifier } from '../../privacy/stored-identifiers.js';
+import { dispatchRequestLog, type CatalogueEntry } from './dispatch-request-log.js';
 import { checkDispatch } from './dispatch-rules.js';
-import { readExtendedProperties } from './extended-properties.js';
+import { readExtendedProperties, readStoredExtendedProperties } from './extended-properties.js';
 import { writeIngest, type IngestWrite } from './ingest-writer.js';
-import { checkRecord, type CheckedRecord, type DispatchRules } from './record-rules.js';
+import { checkRecord, RejectionMessage, type CheckedRecord, type DispatchRules } from './record-rules.js';
 import type { DispatchRecords } from './request-body.js';
 import { findSampler, type Sampler } from './samplers.js';
 import { findUnsubscriber, heraldUnsubscriber, type Unsubscriber } from './unsubscribers.js';
@@ -104,10 +108,11 @@ export async function acceptDispatchRequest(
   for (const { dispatchId, records } of request) {
     const check = checkDispatch(dispatchId, await platform.dispatch(accountId, dispatchId), settings);
     if (!check.ok) {
+      // The original's line, and Herald's own words on what to fix as the failure behind it.
       write.logs.push({
         dispatchId: isUuid(dispatchId) ? dispatchId : null,
-        level: 'Error',
-        message: `Dispatch ${dispatchId}: ${check.message}`,
+        ...check.logged,
+        exception: `Dispatch ${dispatchId}: ${check.message}`,
       });
       statusByDispatch.push({ dispatchId, message: check.message, dispatchStatus: 400 });
       dispatches.push({ dispatchId, refused: true, counts: noCounts(), refusals: [] });
@@ -126,8 +131,9 @@ export async function acceptDispatchRequest(
     if (counts.requested > 0) tokenWork.push({ dispatchId: check.rules.dispatch.id, accepted: counts.requested });
     statusByDispatch.push(statusOf(dispatchId, counts));
   }
-  if (request.length > 1)
-    write.logs.push({ dispatchId: null, level: 'Debug', message: 'Multiple dispatch statuses returned' });
+  if (dispatches.every((d) => d.refused))
+    write.logs.push({ dispatchId: null, ...dispatchRequestLog.noValidDispatch() });
+  if (request.length > 1) write.logs.push({ dispatchId: null, ...dispatchRequestLog.multipleStatuses() });
 
   // A full batch of tokens can be created now; a smaller one waits to be grouped with others.
   const fullBatch = (accepted: number) => accepted >= services.config.tokenBatchSize;
@@ -146,6 +152,9 @@ export async function acceptDispatchRequest(
 
 async function choosePlugins(services: IngestServices, accountId: string, write: IngestWrite): Promise<Plugins> {
   const properties = await readExtendedProperties(services.database.db, accountId);
+  const stored = await readStoredExtendedProperties(services.database.db, accountId);
+  if (stored.Sampler === undefined)
+    write.logs.push({ dispatchId: null, ...dispatchRequestLog.samplingNotConfigured() });
   let sampler = findSampler(String(properties.Sampler));
   if (!sampler) {
     write.logs.push({
@@ -184,20 +193,25 @@ async function planDispatch(
   write: IngestWrite,
 ): Promise<{ counts: Counts; accepted: PendingInvitation[]; refusals: Refusal[] }> {
   const dispatchId = rules.dispatch.id;
+  const log = (entry: CatalogueEntry) => write.logs.push({ dispatchId, ...entry });
+  log(dispatchRequestLog.hashAlgorithm(rules.settings.hashAlgorithm));
+  log(dispatchRequestLog.recordsReceived(records.length));
   const checked = records.map((record) => checkRecord(rules, record));
   const candidates = checked.filter((r) => r.rejection === null);
   const unsubscribed = await plugins.unsubscriber.unsubscribed(services.platform, write.accountId, [
     ...new Set(candidates.flatMap((r) => r.identifiers)),
   ]);
 
-  const seen = new Set<string>();
+  const duplicates = duplicateUuids(checked);
   const dropped = new Set<string>();
   const counts = noCounts();
   const accepted: PendingInvitation[] = [];
   const refusals: Refusal[] = [];
+  const uuidsOf = { rejectedAddress: [] as string[], suppressed: [] as string[], sampledOut: [] as string[] };
+  let rejectedNoIdentifier = false;
   for (const [recordIndex, record] of checked.entries()) {
     record.dropped.forEach((id) => dropped.add(id));
-    const [state, reason] = decide(record, seen, unsubscribed, plugins, dispatchId);
+    const [state, reason, message] = decide(record, duplicates, unsubscribed, plugins, dispatchId);
     counts[state] += 1;
     const id = randomUUID();
     const { uuid, channel, target, language, prefills } = record;
@@ -218,24 +232,31 @@ async function planDispatch(
       continue;
     }
     write.refused.push({ id, dispatchId, recordIndex, state, uuid, channel, target, language, prefills });
+    const listedUuid = hashedIdentifier(uuid, prefills, rules.settings.hashAlgorithm);
+    if (message === RejectionMessage.noIdentifierOrChannel) rejectedNoIdentifier = true;
+    else if (state === 'rejected' && listedUuid) uuidsOf.rejectedAddress.push(listedUuid);
+    else if (state === 'suppressed' && listedUuid)
+      (reason === SAMPLED_OUT ? uuidsOf.sampledOut : uuidsOf.suppressed).push(listedUuid);
     refusals.push({ recordIndex, state, reason: reason ?? state });
     write.events.push({
       invitationId: id,
       action: refusalEvent[state],
       channel: EventChannel.DispatchAPI,
-      message: reason,
+      message,
       level: state === 'rejected' ? 'Error' : 'Information',
     });
   }
 
-  if (dropped.size > 0) {
-    write.logs.push({
-      dispatchId,
-      level: 'Warning',
-      message: `Prefills for these question ids were ignored because the questionnaire has no such question open to API prefill: ${[...dropped].join(', ')}`,
-    });
+  if (dropped.size > 0) log(dispatchRequestLog.prefillsIgnored([...dropped]));
+  if (uuidsOf.rejectedAddress.length > 0) log(dispatchRequestLog.rejectedAddress(uuidsOf.rejectedAddress));
+  if (rejectedNoIdentifier) log(dispatchRequestLog.rejectedNoIdentifier());
+  if (uuidsOf.suppressed.length > 0) log(dispatchRequestLog.suppressed(uuidsOf.suppressed));
+  if (uuidsOf.sampledOut.length > 0) log(dispatchRequestLog.sampledOut(uuidsOf.sampledOut));
+  if (counts.requested === 0) log(dispatchRequestLog.allRejected());
+  else {
+    log(dispatchRequestLog.queued(counts.requested));
+    log(dispatchRequestLog.accepted(counts.requested, records.length - counts.requested));
   }
-  write.logs.push({ dispatchId, level: counts.requested === 0 ? 'Error' : 'Debug', message: summary(counts) });
   return { counts, accepted, refusals };
 }
 
@@ -246,22 +267,66 @@ function summary(counts: Counts): string {
   return `Accepted for processing ${counts.requested}, Rejected ${notAccepted} (invalid ${counts.rejected}, throttled ${counts.throttled}, suppressed ${counts.suppressed})`;
 }
 
+const SAMPLED_OUT = 'Suppressed: not in the sample';
+
+/**
+ * Logs a request refused before anything else was read (too many records or dispatches), as the
+ * original's catalogue says, in a transaction of its own: nothing else of the request is written.
+ */
+export async function logRefusedRequest(database: Database, accountId: string, entry: CatalogueEntry): Promise<void> {
+  await writeLogEntries(database.sql, [{ accountId, tag: 'DispatchAPI', ...entry }]);
+}
+
+/**
+ * Logs a dispatch request whose bearer secret no longer authenticates, on the account that secret
+ * belonged to (a revoked key, an expired token); a secret Herald never issued belongs to nobody.
+ */
+export async function logAuthenticationFailure(database: Database, secret: string): Promise<void> {
+  const accountId = await accountOfFailedSecret(database.db, secret);
+  if (accountId) await logRefusedRequest(database, accountId, dispatchRequestLog.authenticationFailed());
+}
+
+/** The original module's message for a record whose UUID another record of its dispatch shares. */
+export const DUPLICATE_RECORD_MESSAGE = 'Duplicate record found';
+
+/** Case-insensitive key of a record's UUID (hashed UUIDs are of the lower-cased value already). */
+const uuidKey = (record: CheckedRecord) => (record.uuid ?? '').toLowerCase();
+
+/**
+ * UUIDs that more than one valid record of a dispatch carries. As in the original module, every
+ * record sharing one is refused, not all but the first: which of them was meant is unknowable.
+ */
+function duplicateUuids(records: readonly CheckedRecord[]): Set<string> {
+  const seen = new Set<string>();
+  const duplicates = new Set<string>();
+  for (const record of records) {
+    if (record.rejection !== null) continue;
+    const key = uuidKey(record);
+    if (seen.has(key)) duplicates.add(key);
+    else seen.add(key);
+  }
+  return duplicates;
+}
+
+/** The record's state, Herald's reason (rejected-rows reports) and the timeline message (the original's words). */
 function decide(
   record: CheckedRecord,
-  seen: Set<string>,
+  duplicates: Set<string>,
   unsubscribed: Set<string>,
   plugins: Plugins,
   dispatchId: string,
-): [RefusedState | 'requested', string | null] {
-  if (record.rejection !== null) return ['rejected', record.rejection];
-  const uuid = record.uuid ?? '';
-  if (seen.has(uuid)) return ['throttled', 'Throttled: the same UUID appears earlier in this dispatch of the request'];
-  seen.add(uuid);
-  if (record.identifiers.some((h) => unsubscribed.has(h)))
-    return ['suppressed', 'Suppressed: the recipient has unsubscribed'];
-  if (!plugins.sampler.keep({ dispatchId, uuid }, plugins.properties))
-    return ['suppressed', 'Suppressed: not in the sample'];
-  return ['requested', null];
+): [RefusedState | 'requested', string | null, string | null] {
+  if (record.rejection !== null) return ['rejected', record.rejection, record.rejectionMessage ?? record.rejection];
+  if (duplicates.has(uuidKey(record))) {
+    const reason = `${DUPLICATE_RECORD_MESSAGE}: another record of this dispatch in the request has the same UUID`;
+    return ['throttled', reason, DUPLICATE_RECORD_MESSAGE];
+  }
+  const reason = record.identifiers.some((h) => unsubscribed.has(h))
+    ? 'Suppressed: the recipient has unsubscribed'
+    : !plugins.sampler.keep({ dispatchId, uuid: record.uuid ?? '' }, plugins.properties)
+      ? SAMPLED_OUT
+      : null;
+  return reason === null ? ['requested', null, null] : ['suppressed', reason, reason];
 }
 
 function statusOf(dispatchId: string, counts: Counts): DispatchStatus {

@@ -31,7 +31,7 @@ export interface IngestWrite {
   /** The refused records' timeline entries, of this account. */
   events: Omit<TimelineEntry, 'accountId'>[];
   /** Log entries of this account and batch. */
-  logs: Omit<LogEntry, 'accountId' | 'batchId'>[];
+  logs: Omit<LogEntry, 'accountId' | 'batchId' | 'tag'>[];
 }
 
 /** Pending groups per INSERT: three parameters each, well under PostgreSQL's 65,535. */
@@ -73,7 +73,7 @@ export async function writeIngest(sql: SqlExecutor, w: IngestWrite): Promise<voi
   );
   await writeLogEntries(
     sql,
-    w.logs.map((l) => ({ ...l, accountId: w.accountId, batchId: w.batchId })),
+    w.logs.map((l) => ({ ...l, tag: 'DispatchAPI' as const, accountId: w.accountId, batchId: w.batchId })),
   );
 }
 

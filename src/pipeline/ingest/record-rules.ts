@@ -10,7 +10,10 @@ export const LANGUAGE_TAG = 'cc_language';
 
 /** A record after the per-record rules, before the request-wide ones (duplicates, unsubscribes, sampling). */
 export interface CheckedRecord {
+  /** Why the record is rejected, in Herald's detail (rejected-rows reports); null when it is not. */
   readonly rejection: string | null;
+  /** The same in the original module's words, as its event log showed them. */
+  readonly rejectionMessage: string | null;
   /** The UUID as stored: hashed when its question is PII-hash. */
   readonly uuid: string | null;
   readonly channel: Channel;
@@ -45,6 +48,12 @@ function normalizeFor(channel: Channel, value: string, settings: PlatformSetting
 
 const describe: Record<Channel, string> = { email: 'email address', sms: 'mobile number', whatsapp: 'mobile number' };
 
+/** The original module's rejection messages, word for word: callers and reports match on them. */
+export const RejectionMessage = {
+  invalidAddress: 'Failed due to invalid Email or mobile number',
+  noIdentifierOrChannel: 'Failed due to no Common Identifier or Channel',
+} as const;
+
 /** Applies validation, normalisation and hashing to one record. */
 export function checkRecord(rules: DispatchRules, record: readonly RawPrefill[]): CheckedRecord {
   const { settings, questions, primary } = rules;
@@ -56,6 +65,7 @@ export function checkRecord(rules: DispatchRules, record: readonly RawPrefill[])
   }
 
   let rejection: string | null = null;
+  let rejectionMessage: string | null = null;
   const normalized = new Map<string, string>();
   for (const [channel, questionId] of rules.channelQuestions) {
     const raw = values.get(questionId);
@@ -63,6 +73,7 @@ export function checkRecord(rules: DispatchRules, record: readonly RawPrefill[])
     if (result?.ok) normalized.set(questionId, result.value);
     else if (channel === primary) {
       rejection = `Failed due to ${raw === undefined ? 'a missing' : 'an invalid'} ${describe[channel]}${result && !result.ok ? `: ${result.reason}` : ''}`;
+      rejectionMessage = raw === undefined ? RejectionMessage.noIdentifierOrChannel : RejectionMessage.invalidAddress;
     } else if (raw !== undefined) {
       values.delete(questionId); // an unusable secondary address is dropped, not fatal
       dropped.push(questionId);
@@ -80,21 +91,25 @@ export function checkRecord(rules: DispatchRules, record: readonly RawPrefill[])
   if (fallback) {
     [channel] = fallback;
     rejection = null;
+    rejectionMessage = null;
     const primaryQuestion = rules.channelQuestions.get(primary);
     if (primaryQuestion && !normalized.has(primaryQuestion)) values.delete(primaryQuestion);
   }
   const rawUuid = values.get(rules.uuidQuestionId)?.trim();
-  if (!rawUuid) rejection ??= 'Failed due to no UUID (common identifier)';
-  // Stored as it is hashed for unsubscribes, so fatigue rules find the same person however it was spaced.
-  else normalized.set(rules.uuidQuestionId, rawUuid);
+  if (!rawUuid) {
+    rejection ??= 'Failed due to no UUID (common identifier)';
+    rejectionMessage ??= RejectionMessage.noIdentifierOrChannel;
+  }
 
   const prefills: StoredPrefill[] = [];
   const originals: string[] = [];
   const stored = new Map<string, string>();
   for (const [questionId, raw] of values) {
+    // Only the delivery address is normalised; the hash is of the input as received (lower-cased),
+    // byte for byte the original module's, unless the account opted into normalised hashing.
     const value = normalized.get(questionId) ?? raw;
     const hashed = questions.get(questionId)?.pii === 'hash';
-    const input = hashed ? hashPii(value, settings.hashAlgorithm) : value;
+    const input = hashed ? hashPii(settings.normalizedHashing ? value : raw, settings.hashAlgorithm) : value;
     if (hashed && rejection === null) originals.push(value);
     stored.set(questionId, input);
     prefills.push({ questionId, input, hashed });
@@ -102,10 +117,21 @@ export function checkRecord(rules: DispatchRules, record: readonly RawPrefill[])
 
   const targetQuestion = rules.channelQuestions.get(channel);
   const address = targetQuestion ? normalized.get(targetQuestion) : undefined;
-  const identifiers = [address, rawUuid].filter((v): v is string => !!v).map((v) => hashPii(v, settings.hashAlgorithm));
+  // Unsubscribes match the normalised address and UUID, and the stored hashes too (a link
+  // unsubscribe knows only those), so a list entry in either form suppresses the record.
+  const storedHashes = [targetQuestion, rules.uuidQuestionId].flatMap((q) =>
+    q && questions.get(q)?.pii === 'hash' && stored.has(q) ? [stored.get(q)!] : [],
+  );
+  const identifiers = [
+    ...new Set([
+      ...[address, rawUuid].filter((v): v is string => !!v).map((v) => hashPii(v, settings.hashAlgorithm)),
+      ...storedHashes,
+    ]),
+  ];
   const language = rules.languageQuestionId ? values.get(rules.languageQuestionId)?.trim().toLowerCase() : undefined;
   return {
     rejection,
+    rejectionMessage,
     uuid: stored.get(rules.uuidQuestionId) ?? null,
     channel,
     target: targetQuestion ? (stored.get(targetQuestion) ?? null) : null,

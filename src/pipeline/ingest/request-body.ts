@@ -40,6 +40,20 @@ function invalid(path: string, problem: string): AppError {
 }
 
 /**
+ * The body-size cap of a dispatch request: a safety net, not the contract. Records and dispatches
+ * decide 413; this cap only has to let the largest legal request through, so it is sized for
+ * `maxRecords` records of 10 prefills, each a value of up to 100 characters (at most 3 UTF-8 bytes
+ * a UTF-16 unit), a question id of up to 100 characters, and the JSON punctuation and indentation
+ * around them. With 18,000 records that is about 76 MiB.
+ */
+export function dispatchRequestBodyLimit(maxRecords: number, maxDispatches: number): number {
+  const prefillBytes = 100 * 3 + MAX_ID_LENGTH + 48;
+  const recordBytes = 10 * prefillBytes + 16;
+  const dispatchBytes = 64 + MAX_ID_LENGTH * 6;
+  return maxRecords * recordBytes + maxDispatches * dispatchBytes + 64 * 1024;
+}
+
+/**
  * Counts records and distinct dispatches without validating anything else, so the size limits
  * are decided before any other work. Null when the body is not a list.
  */

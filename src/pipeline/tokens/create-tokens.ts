@@ -196,6 +196,7 @@ async function createOneBatch(
     {
       accountId,
       dispatchId,
+      tag: 'DispatchAPI',
       level: 'Debug',
       message: `Survey tokens created and recorded for ${batch.length} invitations`,
     },
@@ -230,6 +231,7 @@ async function markFailedBatch(
       {
         accountId,
         dispatchId,
+        tag: 'DispatchAPI',
         level: 'Error',
         message: `Survey token creation failed after every retry for ${failed.length} invitations: ${reason}`,
       },

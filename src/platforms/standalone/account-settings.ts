@@ -9,9 +9,15 @@ export interface AccountSettings {
   hashAlgorithm: HashAlgorithm;
   /** ISO 3166-1 alpha-2 region for mobile numbers given without a country code; null: they must be international. */
   defaultPhoneRegion: string | null;
+  /** Hash PII after normalising it; off by default (the original module's hashes), see accounts.normalizedHashing. */
+  normalizedHashing: boolean;
 }
 
-const settingsColumns = { hashAlgorithm: accounts.hashAlgorithm, defaultPhoneRegion: accounts.defaultPhoneRegion };
+const settingsColumns = {
+  hashAlgorithm: accounts.hashAlgorithm,
+  defaultPhoneRegion: accounts.defaultPhoneRegion,
+  normalizedHashing: accounts.normalizedHashing,
+};
 
 export async function getAccountSettings(db: Db, accountId: string): Promise<AccountSettings> {
   const [settings] = await db.select(settingsColumns).from(accounts).where(eq(accounts.id, accountId));
@@ -29,12 +35,16 @@ export async function updateAccountSettings(
   if (region && !isSupportedCountry(region)) {
     throw invalidField('defaultPhoneRegion', `"${region}" is not a region with known phone numbers`);
   }
-  if (changes.hashAlgorithm === undefined && changes.defaultPhoneRegion === undefined) {
+  if (Object.values(changes).every((value) => value === undefined)) {
     return getAccountSettings(db, accountId);
   }
   const [settings] = await db
     .update(accounts)
-    .set({ hashAlgorithm: changes.hashAlgorithm, defaultPhoneRegion: changes.defaultPhoneRegion })
+    .set({
+      hashAlgorithm: changes.hashAlgorithm,
+      defaultPhoneRegion: changes.defaultPhoneRegion,
+      normalizedHashing: changes.normalizedHashing,
+    })
     .where(eq(accounts.id, accountId))
     .returning(settingsColumns);
   if (!settings) throw notFound('Account', accountId);

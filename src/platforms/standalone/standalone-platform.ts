@@ -17,7 +17,11 @@ export class StandalonePlatform implements ExperiencePlatform {
 
   async settings(accountId: string): Promise<PlatformSettings> {
     const [row] = await this.db
-      .select({ hashAlgorithm: accounts.hashAlgorithm, defaultPhoneRegion: accounts.defaultPhoneRegion })
+      .select({
+        hashAlgorithm: accounts.hashAlgorithm,
+        defaultPhoneRegion: accounts.defaultPhoneRegion,
+        normalizedHashing: accounts.normalizedHashing,
+      })
       .from(accounts)
       .where(eq(accounts.id, accountId));
     if (!row) throw new Error(`account ${accountId} vanished`);

@@ -99,6 +99,20 @@ describe.each(databaseKinds())('unsubscribe link /u/{token} on %s', (kind) => {
     expect((await invitationOf(herald.database, team.accountId, 'Cust-43'))?.state).toBe('suppressed');
   });
 
+  it('unsubscribes the normalised address too when the address was sent with spaces (stored hash as received)', async () => {
+    const invitation = await invite(herald, team, 'Spaced-1', ' Spaced.Person@Example.com ');
+    // The original module's hash: of the lower-cased input as received.
+    expect(invitation.target).toBe(sha512Of(' spaced.person@example.com '));
+    expect((await herald.request(`/u/${invitation.token}`, ONE_CLICK)).status).toBe(200);
+    const hashes = (await unsubscribeRows(team.accountId)).map((r) => r.identifier_hash);
+    expect(hashes).toEqual(
+      expect.arrayContaining([sha512Of(' spaced.person@example.com '), sha512Of('spaced.person@example.com')]),
+    );
+    // A later request with the address written cleanly is suppressed as well.
+    expect(await requestInvitation(herald, team, 'Spaced-2', 'spaced.person@example.com')).toBe(400);
+    expect((await invitationOf(herald.database, team.accountId, 'Spaced-2'))?.state).toBe('suppressed');
+  });
+
   it('accepts an empty body and a multipart/form-data body', async () => {
     const empty = await invite(herald, team, 'empty-body', 'empty@example.com');
     const answer = await herald.request(`/u/${empty.token}`, { method: 'POST' });

@@ -16,6 +16,7 @@ import {
 } from '../../support/ingest.js';
 import { type ErrorBody } from '../../support/api-client.js';
 import { seedDispatch, type SeededDispatch } from '../../support/platform.js';
+import { dispatchRequestBodyLimit } from '../../../src/pipeline/ingest/request-body.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -59,15 +60,20 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
     it('answers 206 for a partly accepted dispatch, saying how many were accepted and rejected', async () => {
       const { account, apiKey, seeded } = await setup();
       const answer = await postDispatchRequest(herald, apiKey, {
-        json: [{ dispatchID: seeded.dispatchId, preFill: [good(seeded, 'p1'), bad(seeded, 'p2'), good(seeded, 'p1')] }],
+        json: [
+          {
+            dispatchID: seeded.dispatchId,
+            preFill: [good(seeded, 'p1'), bad(seeded, 'p2'), good(seeded, 'p3'), good(seeded, 'p1')],
+          },
+        ],
       });
       expect(answer.status).toBe(207);
       const [status] = answer.body.statusByDispatch;
       expect(status?.dispatchStatus).toBe(206);
       expect(status?.message).toMatch(/Accepted for processing 1\b/);
-      expect(status?.message).toMatch(/Rejected 2\b/);
+      expect(status?.message).toMatch(/Rejected 3\b/);
       const rows = await invitationRows(herald.database, account.id, answer.body.batchId);
-      expect(rows.map((r) => r.state)).toEqual(['requested', 'rejected', 'throttled']);
+      expect(rows.map((r) => r.state)).toEqual(['throttled', 'rejected', 'requested', 'throttled']);
     });
 
     it('answers 400 for a dispatch none of whose records is accepted, and still stores why', async () => {
@@ -144,11 +150,19 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
       expect(answer.body.error.code).toBe('PAYLOAD_TOO_LARGE');
       expect(answer.body.error.message).toContain('18000');
       expect(answer.body.error.message).toContain('18001');
-      expect(await countAccountRows(herald.database, account.id)).toMatchObject({
-        batches: 0,
-        invitations: 0,
-        logs: 0,
-      });
+      expect(await countAccountRows(herald.database, account.id)).toMatchObject({ batches: 0, invitations: 0 });
+      // Only the original's log line for it (§6.1.1, "Max Record size Exceeded").
+      expect(await logRows(herald.database, account.id)).toEqual([
+        {
+          batch_id: null,
+          dispatch_id: null,
+          level: 'Error',
+          tag: 'DispatchAPI',
+          message:
+            'The API cannot process more than 18,000 records in a single request. Please split the batch into multiple requests and try again. Total records received is - 18001',
+          exception: null,
+        },
+      ]);
     });
 
     it('takes exactly 18,000 records', async () => {
@@ -160,6 +174,69 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
       expect(answer.body.statusByDispatch[0]?.dispatchStatus).toBe(400);
     });
 
+    it('accepts the largest legal request: 18,000 records of 10 prefills of 100 characters each', async () => {
+      const { account, apiKey, seeded } = await setup();
+      // Four more questions open to prefill, so every one of the 10 prefills is kept.
+      const extra = await Promise.all(
+        [7, 8, 9, 10].map(async (position) => {
+          const id = randomUUID();
+          await herald.database.db.insert(questions).values({
+            id,
+            accountId: account.id,
+            questionnaireId: seeded.questionnaireId,
+            text: `Extra ${position}`,
+            position,
+          });
+          return id;
+        }),
+      );
+      // Three-byte characters: the most UTF-8 a 100-character value can take.
+      const wide = (i: number) => `${i}`.padEnd(100, '€');
+      const records = Array.from({ length: 18_000 }, (_, i) => {
+        const uuid = `c${i}`;
+        const host = `${uuid}@${'a'.repeat(40)}.`;
+        return recordOf(
+          seeded,
+          {
+            uuid,
+            email: `${host}${'b'.repeat(100 - host.length - 4)}.com`,
+            mobile: `+4479${String(i).padStart(8, '0')}`,
+            name: wide(i),
+            language: 'en',
+            note: wide(i),
+          },
+          extra.map((questionId) => ({ questionId, input: wide(i) })),
+        );
+      });
+      expect(records[0]).toHaveLength(10);
+      const json = [{ dispatchID: seeded.dispatchId, preFill: records }];
+      // Bigger than the old 8 MiB default body limit by far.
+      expect(Buffer.byteLength(JSON.stringify(json))).toBeGreaterThan(40 * 1024 * 1024);
+      const answer = await postDispatchRequest(herald, apiKey, { json });
+      expect(answer.status).toBe(207);
+      expect(answer.body.statusByDispatch).toEqual([
+        {
+          dispatchId: seeded.dispatchId,
+          dispatchStatus: 202,
+          message: expect.stringMatching(/Accepted for processing 18000\b/) as unknown,
+        },
+      ]);
+      expect(await countAccountRows(herald.database, account.id)).toMatchObject({ invitations: 18_000 });
+    }, 240_000);
+
+    it('answers 413 to a body over the safety cap, saying how to split it, and writes nothing', async () => {
+      const { account, apiKey } = await setup();
+      const limit = dispatchRequestBodyLimit(18_000, 15);
+      // Whitespace: a body whose only fault is its size.
+      const raw = `[${' '.repeat(limit)}]`;
+      const answer = await postDispatchRequest<ErrorBody>(herald, apiKey, { raw });
+      expect(answer.status).toBe(413);
+      expect(answer.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+      expect(answer.body.error.message).toContain(String(limit));
+      expect(answer.body.error.message).toMatch(/18000 records .*split the records over several requests/);
+      expect(await countAccountRows(herald.database, account.id)).toMatchObject({ batches: 0, invitations: 0 });
+    });
+
     it('answers 413 above 15 distinct dispatches, naming the limit and the count', async () => {
       const { account, apiKey } = await setup();
       const answer = await postDispatchRequest<ErrorBody>(herald, apiKey, {
@@ -168,11 +245,13 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
       expect(answer.status).toBe(413);
       expect(answer.body.error.message).toMatch(/\b15\b/);
       expect(answer.body.error.message).toMatch(/\b16\b/);
-      expect(await countAccountRows(herald.database, account.id)).toMatchObject({
-        batches: 0,
-        invitations: 0,
-        logs: 0,
-      });
+      expect(await countAccountRows(herald.database, account.id)).toMatchObject({ batches: 0, invitations: 0 });
+      expect((await logRows(herald.database, account.id)).map((l) => [l.level, l.message])).toEqual([
+        [
+          'Error',
+          'The API cannot process more than 15 dispatches in a single request. Please ensure dispatch requests are spread out over time. Total dispatches received is - 16',
+        ],
+      ]);
     });
 
     it('counts distinct dispatches: the same dispatch 16 times is one', async () => {
@@ -193,7 +272,11 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
   });
 
   describe('refusals of a whole dispatch (400 in the multi-status, with a clear message)', () => {
-    async function refusal(change: (seeded: SeededDispatch) => Promise<unknown>, wanted: RegExp) {
+    async function refusal(
+      change: (seeded: SeededDispatch) => Promise<unknown>,
+      wanted: RegExp,
+      catalogue: RegExp = /^An error occured while using the Delivery Policy configured under Dispatch \. /,
+    ) {
       const { account, apiKey, seeded } = await setup();
       const healthy = await seedDispatch(herald.database, account.id);
       await change(seeded);
@@ -213,11 +296,13 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
       const rows = await invitationRows(herald.database, account.id, answer.body.batchId);
       expect(rows.map((r) => r.dispatch_id)).toEqual([healthy.dispatchId]);
       const logs = await logRows(herald.database, account.id, answer.body.batchId);
+      // The original's catalogue line, with Herald's own words on what to fix as its exception.
       expect(logs).toContainEqual(
         expect.objectContaining({
           level: 'Error',
           dispatch_id: seeded.dispatchId,
-          message: expect.stringMatching(wanted) as unknown,
+          message: expect.stringMatching(catalogue) as unknown,
+          exception: expect.stringMatching(wanted) as unknown,
         }),
       );
       return refused;
@@ -256,12 +341,14 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
       refusal(
         (s) => db().update(dispatches).set({ paused: true }).where(eq(dispatches.id, s.dispatchId)),
         /dispatch is paused/i,
+        /^Dispatch configured to be used to send invites is paused\. Invites will not go out/,
       ));
 
     it('refuses a dispatch whose delivery policy is paused', () =>
       refusal(
         (s) => db().update(deliveryPolicies).set({ paused: true }).where(eq(deliveryPolicies.id, s.policyId)),
         /policy is paused/i,
+        /^Delivery Policy configured under Dispatch to be used to send invites is paused\./,
       ));
 
     it('refuses a dispatch with no vendor for its channel', () =>
@@ -274,6 +361,7 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
       refusal(
         (s) => db().update(deliveryPolicies).set({ uuidQuestionId: null }).where(eq(deliveryPolicies.id, s.policyId)),
         /UUID question/i,
+        /^Unique User Indentifier \(UUID\) configured in Delivery Policy used in Dispatch is not availabel/,
       ));
 
     it('refuses a dispatch whose UUID question is not in its questionnaire', () =>
@@ -284,6 +372,7 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
             .set({ uuidQuestionId: randomUUID() })
             .where(eq(deliveryPolicies.id, s.policyId)),
         /UUID question/i,
+        /^Unique User Indentifier \(UUID\) configured in Delivery Policy used in Dispatch is not availabel/,
       ));
 
     it('refuses a dispatch with no supported channel (no question tagged for the policy channel)', () =>
@@ -323,7 +412,7 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
       expect(answer.body.statusByDispatch[0]?.dispatchStatus).toBe(206);
       const rows = await invitationRows(herald.database, account.id, answer.body.batchId);
       expect(rows.map((r) => [r.record_index, r.uuid, r.state])).toEqual([
-        [0, 'x1', 'requested'],
+        [0, 'x1', 'throttled'],
         [1, 'x2', 'requested'],
         [2, 'x3', 'requested'],
         [3, 'x1', 'throttled'],
@@ -341,7 +430,7 @@ describe.each(databaseKinds())('POST /api/dispatchRequest statuses on %s', (kind
       expect(answer.status).toBe(207);
       expect(answer.body.statusByDispatch).toHaveLength(1);
       const rows = await invitationRows(herald.database, account.id, answer.body.batchId);
-      expect(rows.map((r) => r.state)).toEqual(['requested', 'throttled']);
+      expect(rows.map((r) => r.state)).toEqual(['throttled', 'throttled']);
     });
 
     it('accepts the documented casing variants of every key', async () => {
@@ -485,7 +574,7 @@ describe.each(databaseKinds())('configured size limits on %s', (kind) => {
     expect(answer.status).toBe(413);
     expect(answer.body.error.message).toMatch(/at most 3 records/);
     expect(answer.body.error.message).toMatch(/\b4\b/);
-    expect(await countAccountRows(herald.database, account.id)).toMatchObject({ batches: 0, invitations: 0, logs: 0 });
+    expect(await countAccountRows(herald.database, account.id)).toMatchObject({ batches: 0, invitations: 0, logs: 1 });
   });
 
   it('answers 413 above HERALD_MAX_DISPATCHES, naming the limit and the count', async () => {
@@ -496,7 +585,7 @@ describe.each(databaseKinds())('configured size limits on %s', (kind) => {
     expect(answer.status).toBe(413);
     expect(answer.body.error.message).toMatch(/at most 2 dispatches/);
     expect(answer.body.error.message).toMatch(/\b3\b/);
-    expect(await countAccountRows(herald.database, account.id)).toMatchObject({ batches: 0, logs: 0 });
+    expect(await countAccountRows(herald.database, account.id)).toMatchObject({ batches: 0, logs: 1 });
   });
 
   it('takes a request exactly at both limits', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DispatchDefinition, PlatformSettings } from '../../../src/platforms/experience-platform.js';
 import { checkDispatch } from '../../../src/pipeline/ingest/dispatch-rules.js';
 
-const SETTINGS: PlatformSettings = { hashAlgorithm: 'sha256', defaultPhoneRegion: null };
+const SETTINGS: PlatformSettings = { hashAlgorithm: 'sha256', defaultPhoneRegion: null, normalizedHashing: false };
 type Policy = NonNullable<DispatchDefinition['policy']>;
 
 function dispatchWith(overrides: Partial<DispatchDefinition> = {}, policy: Partial<Policy> = {}): DispatchDefinition {

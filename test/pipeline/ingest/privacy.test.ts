@@ -31,6 +31,7 @@ interface EventLogEntry {
   target: string | null;
   targetHashed: string | null;
   prefills: { questionId: string; input: string; input_Hash: string }[];
+  tags: string[];
 }
 
 describe.each(databaseKinds())('PII hashing and the vault on %s', (kind) => {
@@ -61,12 +62,12 @@ describe.each(databaseKinds())('PII hashing and the vault on %s', (kind) => {
   const inputOf = (row: { prefills: { questionId: string; input: string }[] }, questionId: string) =>
     row.prefills.find((p) => p.questionId === questionId)?.input;
 
-  it('hashes PII-hash prefills as sha512 by default: lower-cased value, lower-case hex', async () => {
+  it('hashes PII-hash prefills as sha512 by default: lower-cased input as received, lower-case hex', async () => {
     const ctx = await setup();
     const { q } = ctx.seeded;
     const row = await sendOne(ctx, 'Ann.Lee@Example.COM', '+44 7911 123456');
     const email = expectedHash('ann.lee@example.com', 'sha512');
-    const mobile = expectedHash('+447911123456', 'sha512');
+    const mobile = expectedHash('+44 7911 123456', 'sha512');
     expect(email).toMatch(/^sha512:[0-9a-f]{128}$/);
     expect(inputOf(row, q.email)).toBe(email);
     expect(inputOf(row, q.mobile)).toBe(mobile);
@@ -83,6 +84,79 @@ describe.each(databaseKinds())('PII hashing and the vault on %s', (kind) => {
     ).toEqual([q.email, q.mobile].sort());
   });
 
+  describe("the original module's hashes, byte for byte", () => {
+    // The architecture document's own EventLog example: these inputs, spaces included, and their hashes.
+    const REFERENCE_EMAIL = ' kk04@cisco.com ';
+    const REFERENCE_EMAIL_HASH =
+      'sha512:f0a19d5ea6630aa2f75f86c1d31e5762fe8c9a432a4ec3379b235f062af0e7a8a2b6c5597839af50d8b76bea2526700629cad6eb89d0ca729ebb416c3504478c';
+    const REFERENCE_MOBILE = ' 919953973304 ';
+    const REFERENCE_MOBILE_HASH =
+      'sha512:a285024929f2ae46c1abd6014cad64c68f1a4b4190290e8a2262665d84f8d97ea93fa3d8db438f81247e17668f629f53b73295fe0dc35ce47f9c660a9eaef4f8';
+
+    async function indianAccount() {
+      const ctx = await setup();
+      const patched = await apiRequest(herald.url, '/api/account/settings', {
+        method: 'PATCH',
+        token: ctx.apiKey,
+        json: { defaultPhoneRegion: 'IN' },
+      });
+      expect(patched.body).toMatchObject({ defaultPhoneRegion: 'IN', normalizedHashing: false });
+      return ctx;
+    }
+
+    it('hashes the lower-cased input as received (spaces kept), and normalises only the delivery address', async () => {
+      const ctx = await indianAccount();
+      const row = await sendOne(ctx, REFERENCE_EMAIL, REFERENCE_MOBILE);
+      expect(inputOf(row, ctx.seeded.q.email)).toBe(REFERENCE_EMAIL_HASH);
+      expect(inputOf(row, ctx.seeded.q.mobile)).toBe(REFERENCE_MOBILE_HASH);
+      expect(row.target).toBe(REFERENCE_EMAIL_HASH);
+      // The addresses kept to deliver are the normalised ones.
+      const [sealed] = await herald.database.sql.query<{ sealed_originals: string }>(
+        `SELECT sealed_originals FROM invitation_records WHERE id = $1`,
+        [row.id],
+      );
+      const originals = JSON.parse(
+        openIndependently(Buffer.from(sealed!.sealed_originals, 'base64'), ctx.account.id, row.id),
+      ) as string[];
+      expect(originals.sort()).toEqual(['+919953973304', 'kk04@cisco.com']);
+    });
+
+    it('hashes the normalised values when the account opts into normalised hashing', async () => {
+      const ctx = await indianAccount();
+      const patched = await apiRequest(herald.url, '/api/account/settings', {
+        method: 'PATCH',
+        token: ctx.apiKey,
+        json: { normalizedHashing: true },
+      });
+      expect(patched.body).toMatchObject({ normalizedHashing: true });
+      const row = await sendOne(ctx, REFERENCE_EMAIL, REFERENCE_MOBILE);
+      expect(inputOf(row, ctx.seeded.q.email)).toBe(expectedHash('kk04@cisco.com'));
+      expect(inputOf(row, ctx.seeded.q.mobile)).toBe(expectedHash('+919953973304'));
+      expect(inputOf(row, ctx.seeded.q.email)).not.toBe(REFERENCE_EMAIL_HASH);
+    });
+
+    it('still suppresses a record given as received when its normalised address is unsubscribed', async () => {
+      const ctx = await indianAccount();
+      const added = await apiRequest(herald.url, '/api/unsubscribes', {
+        method: 'POST',
+        token: ctx.apiKey,
+        json: { identifier: 'kk04@cisco.com', kind: 'email' },
+      });
+      expect(added.status).toBeLessThan(300);
+      const answer = await postDispatchRequest(herald, ctx.apiKey, {
+        json: [
+          {
+            dispatchID: ctx.seeded.dispatchId,
+            preFill: [recordOf(ctx.seeded, { uuid: 'u-s', email: REFERENCE_EMAIL, mobile: REFERENCE_MOBILE })],
+          },
+        ],
+      });
+      const [row] = await invitationRows(herald.database, ctx.account.id, answer.body.batchId);
+      expect(row?.state).toBe('suppressed');
+      expect(row?.target).toBe(REFERENCE_EMAIL_HASH);
+    });
+  });
+
   it("hashes with sha256 once the account's algorithm is changed through PATCH /api/account/settings", async () => {
     const ctx = await setup();
     const patched = await apiRequest(herald.url, '/api/account/settings', {
@@ -93,7 +167,7 @@ describe.each(databaseKinds())('PII hashing and the vault on %s', (kind) => {
     expect(patched.status).toBe(200);
     const row = await sendOne(ctx, 'Ann.Lee@Example.COM', '+44 7911 123456');
     expect(inputOf(row, ctx.seeded.q.email)).toBe(expectedHash('ann.lee@example.com', 'sha256'));
-    expect(inputOf(row, ctx.seeded.q.mobile)).toBe(expectedHash('+447911123456', 'sha256'));
+    expect(inputOf(row, ctx.seeded.q.mobile)).toBe(expectedHash('+44 7911 123456', 'sha256'));
     expect(row.target).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
@@ -144,7 +218,8 @@ describe.each(databaseKinds())('PII hashing and the vault on %s', (kind) => {
             dispatchID: s.dispatchId,
             preFill: [
               recordOf(s, { uuid: 'v1', email: ann.sent, mobile: ann.mobileSent, name: 'Ann' }),
-              recordOf(s, { uuid: 'v1', email: dup.email, mobile: dup.mobile }), // throttled
+              recordOf(s, { uuid: 'v2', email: dup.email, mobile: dup.mobile }), // throttled
+              recordOf(s, { uuid: 'V2', email: dup.email, mobile: dup.mobile }), // throttled too
               recordOf(s, { email: noUuid.email, mobile: noUuid.mobile }), // rejected: no UUID
               recordOf(s, { uuid: 'v3', email: badEmail }), // rejected: invalid email
             ],
@@ -182,10 +257,10 @@ describe.each(databaseKinds())('PII hashing and the vault on %s', (kind) => {
         expect(sealed.includes(Buffer.from(original, 'utf8'))).toBe(false);
         expect(sealed.includes(Buffer.from(original, 'utf16le'))).toBe(false);
       }
-      // The originals of the hashed prefills, in their order.
+      // The hashes are of the input as sent; the originals kept are the normalised delivery addresses.
       expect(row.prefills.filter((p) => p.hashed).map((p) => p.input)).toEqual([
-        expectedHash(ann.kept),
-        expectedHash(ann.mobileKept),
+        expectedHash(ann.sent),
+        expectedHash(ann.mobileSent),
       ]);
       expect(JSON.parse(openIndependently(sealed, ctx.account.id, row.id))).toEqual([ann.kept, ann.mobileKept]);
       // Bound to its row: under another account's or invitation's id it does not open.
@@ -252,9 +327,12 @@ describe.each(databaseKinds())('PII hashing and the vault on %s', (kind) => {
           json: { BatchId: batchId },
         });
         expect(plain.status).toBe(200);
-        expect(plain.body).toHaveLength(4);
-        expect(plain.body[0]?.target).toBe(expectedHash(ann.kept));
-        for (const entry of plain.body) for (const p of entry.prefills) expect(p.input).toBe(p.input_Hash);
+        // The invitations, then the batch's log entries (which carry no personal data either).
+        const invitations = plain.body.filter((e) => e.tags[0] === 'UserData');
+        expect(invitations).toHaveLength(5);
+        expect(plain.body.length).toBeGreaterThan(5);
+        expect(invitations[0]?.target).toBe(expectedHash(ann.kept));
+        for (const entry of invitations) for (const p of entry.prefills) expect(p.input).toBe(p.input_Hash);
         const text = JSON.stringify(plain.body).toLowerCase();
         for (const original of allOriginals) expect(text).not.toContain(original.toLowerCase());
       },

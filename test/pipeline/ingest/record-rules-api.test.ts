@@ -63,7 +63,10 @@ describe.each(databaseKinds())('per-record rules on %s', (kind) => {
     expect(status?.dispatchStatus).toBe(202);
     expect(rows[0]?.state).toBe('requested');
     expect(rows[0]?.prefills.map((p) => p.questionId).sort()).toEqual([q.uuid, q.email, q.name].sort());
-    const warnings = (await logRows(herald.database, ctx.account.id, batchId)).filter((l) => l.level === 'Warning');
+    // The dispatch's warnings (the account-wide one says no sampler was chosen).
+    const warnings = (await logRows(herald.database, ctx.account.id, batchId)).filter(
+      (l) => l.level === 'Warning' && l.dispatch_id !== null,
+    );
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.dispatch_id).toBe(ctx.seeded.dispatchId);
     expect(warnings[0]?.message).toContain('no-such-question');
@@ -74,7 +77,12 @@ describe.each(databaseKinds())('per-record rules on %s', (kind) => {
   it('writes no Warning when every prefill is usable', async () => {
     const ctx = await setup();
     const { batchId } = await send(ctx, [recordOf(ctx.seeded, { uuid: 'w2', email: 'w2@example.com', name: 'Bo' })]);
-    expect((await logRows(herald.database, ctx.account.id, batchId)).filter((l) => l.level === 'Warning')).toEqual([]);
+    // Only the account-wide one: this account never chose a sampler.
+    expect(
+      (await logRows(herald.database, ctx.account.id, batchId))
+        .filter((l) => l.level === 'Warning')
+        .map((l) => l.message),
+    ).toEqual([expect.stringMatching(/^Sampling type is not configured/)]);
   });
 
   it.each([
@@ -92,7 +100,8 @@ describe.each(databaseKinds())('per-record rules on %s', (kind) => {
     expect(rows[0]?.state).toBe('rejected');
     const [event] = timeline(rows[0]!);
     expect(event).toMatchObject({ action: Action.Rejected, channel: DISPATCH_API_CHANNEL, level: 'Error' });
-    expect(event?.message).toMatch(/invalid email address/);
+    // The original module's words, exactly: integrations match on them.
+    expect(event?.message).toBe('Failed due to invalid Email or mobile number');
   });
 
   it('rejects a record without the primary channel value, or with a blank one', async () => {
@@ -102,15 +111,15 @@ describe.each(databaseKinds())('per-record rules on %s', (kind) => {
       recordOf(ctx.seeded, { uuid: 'm2', email: '   ' }),
     ]);
     expect(rows.map((r) => r.state)).toEqual(['rejected', 'rejected']);
-    expect(timeline(rows[0]!)[0]?.message).toMatch(/missing email address/);
-    expect(timeline(rows[1]!)[0]?.message).toMatch(/email address is missing/);
+    expect(timeline(rows[0]!)[0]?.message).toBe('Failed due to no Common Identifier or Channel');
+    expect(timeline(rows[1]!)[0]?.message).toBe('Failed due to invalid Email or mobile number');
   });
 
-  it('accepts a valid email address with spaces around it, hashing its trimmed form', async () => {
+  it('accepts a valid email address with spaces around it, hashing it as received (the original module does)', async () => {
     const ctx = await setup();
     const { rows } = await send(ctx, [recordOf(ctx.seeded, { uuid: 'e2', email: '  Ann.Lee+tag@Example.COM ' })]);
     expect(rows[0]?.state).toBe('requested');
-    expect(rows[0]?.target).toBe(sha512('ann.lee+tag@example.com'));
+    expect(rows[0]?.target).toBe(sha512('  ann.lee+tag@example.com '));
   });
 
   it('rejects a record without a UUID, or with a blank one', async () => {
@@ -127,34 +136,35 @@ describe.each(databaseKinds())('per-record rules on %s', (kind) => {
     for (const row of rows) {
       expect(timeline(row)[0]).toMatchObject({
         action: Action.Rejected,
-        message: expect.stringMatching(/no UUID/) as unknown,
+        message: 'Failed due to no Common Identifier or Channel',
       });
     }
   });
 
-  it('throttles a UUID repeated within a dispatch of one request, keeping the first occurrence', async () => {
+  it('throttles every record sharing a UUID (case-insensitive) within a dispatch of one request, the first too', async () => {
     const ctx = await setup();
     const { status, rows, timeline } = await send(ctx, [
       recordOf(ctx.seeded, { uuid: 't1', email: 'first@example.com' }),
       recordOf(ctx.seeded, { uuid: 't2', email: 'other@example.com' }),
-      recordOf(ctx.seeded, { uuid: 't1', email: 'second@example.com' }),
+      recordOf(ctx.seeded, { uuid: 'T1', email: 'second@example.com' }),
       recordOf(ctx.seeded, { uuid: 't1', email: 'third@example.com' }),
     ]);
     expect(status?.dispatchStatus).toBe(206);
-    expect(status?.message).toMatch(/throttled 2/);
+    expect(status?.message).toMatch(/throttled 3/);
     expect(rows.map((r) => [r.uuid, r.state])).toEqual([
-      ['t1', 'requested'],
-      ['t2', 'requested'],
       ['t1', 'throttled'],
+      ['t2', 'requested'],
+      ['T1', 'throttled'],
       ['t1', 'throttled'],
     ]);
-    expect(rows[0]?.target).toBe(sha512('first@example.com'));
-    expect(timeline(rows[2]!)[0]).toMatchObject({
-      action: Action.Throttled,
-      message: expect.stringMatching(/Throttled/) as unknown,
-    });
+    for (const row of [rows[0]!, rows[2]!, rows[3]!]) {
+      // Throttled is 8; the message is the original module's.
+      expect(timeline(row)).toEqual([
+        expect.objectContaining({ action: 8, channel: 2, message: 'Duplicate record found' }),
+      ]);
+    }
     // An accepted record's timeline is started (Requested, TokenCreated) by the token job: tokens.test.ts.
-    expect(timeline(rows[0]!)).toEqual([]);
+    expect(timeline(rows[1]!)).toEqual([]);
   });
 
   it('does not throttle a rejected first occurrence: the next valid record with that UUID is accepted', async () => {
@@ -251,7 +261,7 @@ describe.each(databaseKinds())('per-record rules on %s', (kind) => {
   });
 
   describe('mobile numbers', () => {
-    it('normalises mobile numbers to E.164 before hashing them (SMS as the primary channel)', async () => {
+    it('validates mobile numbers but hashes them as received, like the original module (SMS as the primary channel)', async () => {
       const ctx = await setup({ channels: ['sms'] });
       const { status, rows } = await send(ctx, [
         recordOf(ctx.seeded, { uuid: 'p1', mobile: '+44 7911 123456' }),
@@ -259,12 +269,12 @@ describe.each(databaseKinds())('per-record rules on %s', (kind) => {
       ]);
       expect(status?.dispatchStatus).toBe(202);
       expect(rows.map((r) => [r.channel, r.target])).toEqual([
-        ['sms', sha512('+447911123456')],
-        ['sms', sha512('+16502530000')],
+        ['sms', sha512('+44 7911 123456')],
+        ['sms', sha512('+1 (650) 253-0000')],
       ]);
       expect(prefill(rows[0], ctx.seeded.q.mobile)).toEqual({
         questionId: ctx.seeded.q.mobile,
-        input: sha512('+447911123456'),
+        input: sha512('+44 7911 123456'),
         hashed: true,
       });
     });
@@ -278,8 +288,9 @@ describe.each(databaseKinds())('per-record rules on %s', (kind) => {
         recordOf(ctx.seeded, { uuid: 'p4', email: 'only@example.com' }),
       ]);
       expect(rows.map((r) => r.state)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
-      for (const row of rows.slice(0, 3)) expect(timeline(row)[0]?.message).toMatch(/invalid mobile number/);
-      expect(timeline(rows[3]!)[0]?.message).toMatch(/missing mobile number/);
+      for (const row of rows.slice(0, 3))
+        expect(timeline(row)[0]?.message).toBe('Failed due to invalid Email or mobile number');
+      expect(timeline(rows[3]!)[0]?.message).toBe('Failed due to no Common Identifier or Channel');
     });
 
     it("reads national numbers in the account's default region once it has one", async () => {
@@ -287,7 +298,7 @@ describe.each(databaseKinds())('per-record rules on %s', (kind) => {
       const national = [recordOf(ctx.seeded, { uuid: 'r1', mobile: '07911 123456' })];
       const before = await send(ctx, national);
       expect(before.rows[0]?.state).toBe('rejected');
-      expect(before.timeline(before.rows[0]!)[0]?.message).toMatch(/country code/);
+      expect(before.timeline(before.rows[0]!)[0]?.message).toBe('Failed due to invalid Email or mobile number');
       const patched = await apiRequest(herald.url, '/api/account/settings', {
         method: 'PATCH',
         token: ctx.apiKey,
@@ -296,10 +307,10 @@ describe.each(databaseKinds())('per-record rules on %s', (kind) => {
       expect(patched.status).toBe(200);
       const after = await send(ctx, national);
       expect(after.rows[0]?.state).toBe('requested');
-      expect(after.rows[0]?.target).toBe(sha512('+447911123456'));
+      expect(after.rows[0]?.target).toBe(sha512('07911 123456'));
     });
 
-    it('keeps a valid secondary mobile (normalised, hashed) and drops an invalid one without rejecting the record', async () => {
+    it('keeps a valid secondary mobile (hashed as received) and drops an invalid one without rejecting the record', async () => {
       const ctx = await setup({ channels: ['email', 'sms'] });
       const { q } = ctx.seeded;
       const { status, rows } = await send(ctx, [
@@ -311,7 +322,7 @@ describe.each(databaseKinds())('per-record rules on %s', (kind) => {
         ['requested', 'email'],
         ['requested', 'email'],
       ]);
-      expect(prefill(rows[0], q.mobile)?.input).toBe(sha512('+919876543210'));
+      expect(prefill(rows[0], q.mobile)?.input).toBe(sha512('+91 98765 43210'));
       expect(prefill(rows[1], q.mobile)).toBeUndefined();
     });
   });

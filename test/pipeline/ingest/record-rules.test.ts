@@ -29,6 +29,7 @@ interface Setup {
   fallback?: boolean;
   region?: string | null;
   algorithm?: 'sha256' | 'sha512';
+  normalizedHashing?: boolean;
   uuidPii?: 'none' | 'hash';
   emailPii?: 'none' | 'hash';
   staticPrefills?: { questionId: string; input: string }[];
@@ -67,6 +68,7 @@ function rulesFor(setup: Setup = {}): DispatchRules {
   const settings: PlatformSettings = {
     hashAlgorithm: setup.algorithm ?? 'sha256',
     defaultPhoneRegion: setup.region ?? null,
+    normalizedHashing: setup.normalizedHashing ?? false,
   };
   const checked = checkDispatch('d-1', dispatch, settings);
   if (!checked.ok) throw new Error(checked.message);
@@ -177,6 +179,7 @@ describe('checkRecord: a valid record', () => {
     );
     expect(checked).toEqual({
       rejection: null,
+      rejectionMessage: null,
       uuid: 'u-1',
       channel: 'email',
       target: 'Ann@example.com',
@@ -266,17 +269,17 @@ describe('checkRecord: refusals and their messages', () => {
 });
 
 describe('checkRecord: UUIDs', () => {
-  it('stores the UUID trimmed, as it is hashed for unsubscribes, so fatigue rules match it', () => {
+  it('stores the UUID as received, as the original module did, and matches unsubscribes by it trimmed', () => {
     const plain = checkRecord(rulesFor(), record({ 'q-email': 'ann@example.com', 'q-uuid': '  u-1 ' }));
-    expect(plain.uuid).toBe('u-1');
+    expect(plain.uuid).toBe('  u-1 ');
     expect(plain.identifiers[1]).toBe(hashed('sha256', 'u-1'));
 
     const hidden = checkRecord(
       rulesFor({ uuidPii: 'hash' }),
       record({ 'q-email': 'ann@example.com', 'q-uuid': ' U-1 ' }),
     );
-    expect(hidden.uuid).toBe(hashed('sha256', 'U-1'));
-    expect(hidden.originals).toEqual(['U-1']);
+    expect(hidden.uuid).toBe(hashed('sha256', ' U-1 '));
+    expect(hidden.originals).toEqual([' U-1 ']);
   });
 
   it('takes the UUID from a static prefill when the record has none', () => {

@@ -65,26 +65,39 @@ describe.each(databaseKinds())('sampling and /api/config/extendedproperties on %
       expect(answer.body).toEqual({ Sampler: 'none', Unsubscriber: 'herald' });
     });
 
-    it('merges a POST into what is stored: keys not sent are kept', async () => {
+    it('answers a POST with its own body, as the original module does, and merges it into what is stored', async () => {
       const { apiKey } = await setup();
       const first = await postProperties(apiKey, { Sampler: ' percentage ' });
       expect(first.status).toBe(200);
-      expect(first.body).toMatchObject({ Sampler: 'percentage' });
-      const second = await postProperties(apiKey, { SamplingPercentage: 50, BatchingQueue: ' exampleQueue ' });
+      // The request body itself, padding included.
+      expect(first.body).toEqual({ Sampler: ' percentage ' });
+      const second = await postProperties(apiKey, { SamplingPercentage: 50, Unsubscriber: 'wxm' });
       expect(second.status).toBe(200);
-      expect(second.body).toEqual({
+      expect(second.body).toEqual({ SamplingPercentage: 50, Unsubscriber: 'wxm' });
+      // Stored trimmed, keys not sent kept.
+      expect((await getProperties(apiKey)).body).toEqual({
         Sampler: 'percentage',
         SamplingPercentage: 50,
-        Unsubscriber: 'herald',
-        BatchingQueue: 'exampleQueue',
+        Unsubscriber: 'wxm',
       });
-      expect((await getProperties(apiKey)).body).toEqual(second.body);
-      const third = await postProperties(apiKey, { SamplingPercentage: 10 });
-      expect(third.body).toMatchObject({
-        Sampler: 'percentage',
-        SamplingPercentage: 10,
-        BatchingQueue: 'exampleQueue',
-      });
+      await postProperties(apiKey, { SamplingPercentage: 10 });
+      expect((await getProperties(apiKey)).body).toMatchObject({ Sampler: 'percentage', SamplingPercentage: 10 });
+    });
+
+    it("refuses the reference's own example, whose BatchingQueue Herald cannot act on, saying why, and stores nothing", async () => {
+      const { apiKey } = await setup();
+      for (const body of [
+        { BatchingQueue: ' exampleQueue ', Sampler: 'wxm', Unsubscriber: 'wxm' },
+        { batchingqueue: 'exampleQueue' },
+      ]) {
+        const answer = await postProperties<ErrorBody>(apiKey, body);
+        expect(answer.status).toBe(400);
+        expect(answer.body.error.code).toBe('VALIDATION_FAILED');
+        expect(answer.body.error.message).toMatch(/BatchingQueue cannot be set: Herald has no batching queue/);
+        expect(answer.body.error.message).toMatch(/Remove BatchingQueue/);
+      }
+      expect((await getProperties(apiKey)).body).toEqual({ Sampler: 'none', Unsubscriber: 'herald' });
+      expect((await postProperties(apiKey, { Sampler: 'wxm', Unsubscriber: 'wxm' })).status).toBe(200);
     });
 
     it('answers 400 to an unknown sampler, listing the available ones, and keeps what was stored', async () => {
@@ -199,8 +212,8 @@ describe.each(databaseKinds())('sampling and /api/config/extendedproperties on %
     ).toBe(true);
     // Rejected and throttled records never reach the sampler.
     customCalls.length = 0;
-    await sample(ctx, ctx.seeded, ['keep-3', 'keep-3']);
-    expect(customCalls.map((c) => c.uuid)).toEqual(['keep-3']);
+    await sample(ctx, ctx.seeded, ['keep-3', 'keep-3', 'keep-4']);
+    expect(customCalls.map((c) => c.uuid)).toEqual(['keep-4']);
   });
 
   it('processes every record, with a Warning, when the stored sampler is no longer available', async () => {

@@ -111,7 +111,7 @@ describe.each(databaseKinds())('channel fallback on %s', (kind) => {
       expect(nothingUsable).toMatchObject({ state: 'rejected', channel: 'email' });
       expect(both).toMatchObject({ state: accepted, channel: 'email' });
       const rejected = (await eventRows(herald.database, [nothingUsable!.id]))[0];
-      expect(rejected?.message).toMatch(/^Failed due to an invalid email address/);
+      expect(rejected?.message).toBe('Failed due to invalid Email or mobile number');
 
       await waitForMessage(herald.database, invalidEmail!.id, (m) => m.status === 'sent');
       expect(smsTo(mobile)).toHaveLength(1);

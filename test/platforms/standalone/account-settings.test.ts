@@ -10,20 +10,25 @@ describe.each(databaseKinds())('account settings on %s', (kind) => {
   });
   afterAll(() => herald?.stop());
 
-  it('starts with sha512 and no phone region, and keeps what PATCH sets', async () => {
+  it("starts with sha512, no phone region and the original module's hashing, and keeps what PATCH sets", async () => {
     const { admin } = await seedTeam(herald);
     expect((await admin.get('/api/account/settings')).body).toEqual({
       hashAlgorithm: 'sha512',
       defaultPhoneRegion: null,
+      normalizedHashing: false,
     });
 
-    const patched = await admin.patch('/api/account/settings', { hashAlgorithm: 'sha256', defaultPhoneRegion: 'GB' });
+    const patched = await admin.patch('/api/account/settings', {
+      hashAlgorithm: 'sha256',
+      defaultPhoneRegion: 'GB',
+      normalizedHashing: true,
+    });
     expect(patched.status).toBe(200);
-    expect(patched.body).toEqual({ hashAlgorithm: 'sha256', defaultPhoneRegion: 'GB' });
+    expect(patched.body).toEqual({ hashAlgorithm: 'sha256', defaultPhoneRegion: 'GB', normalizedHashing: true });
 
     // A field left out is kept; null clears the region.
     const cleared = await admin.patch('/api/account/settings', { defaultPhoneRegion: null });
-    expect(cleared.body).toEqual({ hashAlgorithm: 'sha256', defaultPhoneRegion: null });
+    expect(cleared.body).toEqual({ hashAlgorithm: 'sha256', defaultPhoneRegion: null, normalizedHashing: true });
     expect((await admin.get('/api/account/settings')).body).toEqual(cleared.body);
   });
 
@@ -54,9 +59,16 @@ describe.each(databaseKinds())('account settings on %s', (kind) => {
       'VALIDATION_FAILED',
       'unknown field "colour"',
     );
+    expectError(
+      await admin.patch('/api/account/settings', { normalizedHashing: 'yes' }),
+      400,
+      'VALIDATION_FAILED',
+      'normalizedHashing',
+    );
     expect((await admin.get('/api/account/settings')).body).toEqual({
       hashAlgorithm: 'sha512',
       defaultPhoneRegion: null,
+      normalizedHashing: false,
     });
   });
 

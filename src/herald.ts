@@ -142,7 +142,7 @@ export async function startHerald(
         clock,
         logger,
         metrics,
-        vendors: new VendorPool(database.db, vault),
+        vendors: new VendorPool(database.db, vault, config.egress),
       });
       delivery.start();
       // Sends the bulk batches the delivery worker fills; its own vendor clients, closed when it stops.
@@ -155,7 +155,7 @@ export async function startHerald(
         clock,
         logger,
         metrics,
-        vendors: new VendorPool(database.db, vault),
+        vendors: new VendorPool(database.db, vault, config.egress),
       });
       bulkFlusher.start();
       eventsOut = new EventsOutWorkers({ database, vault, config, clock, logger, metrics });

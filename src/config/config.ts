@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { egressRules, parseEgressAllow, parseEgressPorts, type EgressRules } from '../network/egress-rules.js';
 import { parseVaultKeys, type VaultKey } from '../privacy/vault.js';
 
 /** Raised when the environment does not describe a runnable Herald; names every bad setting. */
@@ -73,6 +74,20 @@ const schema = z.object({
   HERALD_INITIATOR_DIR: z.string().min(1).optional(),
   HERALD_INITIATOR_POLL_MS: positiveInt.default(1000),
   HERALD_INITIATOR_SETTLE_MS: z.coerce.number().int().min(0).default(2000),
+  HERALD_EGRESS_ALLOW: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      for (const problem of value ? parseEgressAllow(value).problems : [])
+        ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  HERALD_EGRESS_ALLOW_PORTS: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      for (const problem of value ? parseEgressPorts(value).problems : [])
+        ctx.addIssue({ code: 'custom', message: problem });
+    }),
 });
 
 /** The names of every environment variable Herald reads. */
@@ -147,6 +162,8 @@ export type Config = Readonly<{
   initiatorPollMs: number;
   /** How long a file in the watched folder must keep its size and time before it is taken. */
   initiatorSettleMs: number;
+  /** Non-public addresses, names and ports that outbound connections may reach (none by default). */
+  egress: EgressRules;
 }>;
 
 /** Command-line options override their environment equivalents. */
@@ -225,5 +242,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     initiatorDir: e.HERALD_INITIATOR_DIR === undefined ? undefined : path.resolve(e.HERALD_INITIATOR_DIR),
     initiatorPollMs: e.HERALD_INITIATOR_POLL_MS,
     initiatorSettleMs: e.HERALD_INITIATOR_SETTLE_MS,
+    egress: egressRules(e.HERALD_EGRESS_ALLOW ?? '', e.HERALD_EGRESS_ALLOW_PORTS ?? ''),
   });
 }

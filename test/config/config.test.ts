@@ -46,6 +46,35 @@ describe('loadConfig', () => {
     expect(error.message).not.toContain('hunter2');
   });
 
+  it('reads the egress allowlist and names every entry it cannot read', () => {
+    expect(
+      loadConfig({
+        HERALD_EGRESS_ALLOW: '10.20.0.0/16, fd00::1, Relay.Internal',
+        HERALD_EGRESS_ALLOW_PORTS: '8080,2525-2530',
+      }).egress,
+    ).toEqual({
+      subnets: [
+        ['10.20.0.0', 16],
+        ['fd00::1', 128],
+      ],
+      hosts: ['relay.internal'],
+      ports: [
+        [8080, 8080],
+        [2525, 2530],
+      ],
+    });
+    expect(loadConfig({}).egress).toEqual({ subnets: [], hosts: [], ports: [] });
+    const error = configError(() =>
+      loadConfig({ HERALD_EGRESS_ALLOW: '10.0.0.0/33,bad host', HERALD_EGRESS_ALLOW_PORTS: '0,90-80' }),
+    );
+    expect(error.problems).toEqual([
+      'HERALD_EGRESS_ALLOW: "10.0.0.0/33" has a prefix length that is not 0 to 32 (got "10.0.0.0/33,bad host")',
+      'HERALD_EGRESS_ALLOW: "bad host" is neither an address range (10.0.0.0/8, fd00::/8) nor a host name (got "10.0.0.0/33,bad host")',
+      'HERALD_EGRESS_ALLOW_PORTS: "0" is not a port (1-65535) or a range of them (2525-2530) (got "0,90-80")',
+      'HERALD_EGRESS_ALLOW_PORTS: "90-80" is not a port (1-65535) or a range of them (2525-2530) (got "0,90-80")',
+    ]);
+  });
+
   it('rejects ports outside 0–65535', () => {
     expect(configError(() => loadConfig({ HERALD_PORT: '65536' })).message).toContain('HERALD_PORT');
     expect(configError(() => loadConfig({ HERALD_PORT: '-1' })).message).toContain('HERALD_PORT');

@@ -3,6 +3,7 @@ import type { Clock } from '../../src/clock.js';
 import { startHerald, type Roles, type RunningHerald } from '../../src/herald.js';
 import { openTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
 import { stopAtEndOfFile } from './teardown.js';
+import { LOOPBACK_EGRESS_ENV } from './egress.js';
 
 /** A fixed vault key for tests (never use it elsewhere). */
 export const TEST_VAULT_KEYS = `test1:${Buffer.alloc(32, 7).toString('base64')}`;
@@ -10,6 +11,7 @@ export const TEST_VAULT_KEYS = `test1:${Buffer.alloc(32, 7).toString('base64')}`
 export interface TestHerald extends RunningHerald {
   readonly url: string;
   readonly test: TestDatabase;
+  readonly config: Config;
   /** fetch() against the running API. */
   request(path: string, init?: RequestInit & { json?: unknown; token?: string }): Promise<Response>;
 }
@@ -29,6 +31,7 @@ export async function startTestHerald(
     // A part that hangs at stop is left after this long instead of failing the test file's teardown.
     HERALD_SHUTDOWN_TIMEOUT_MS: '5000',
     HERALD_VAULT_KEYS: TEST_VAULT_KEYS,
+    ...LOOPBACK_EGRESS_ENV,
     ...options.env,
     ...(test.url && { DATABASE_URL: test.url }),
     HERALD_PORT: '0',
@@ -44,6 +47,7 @@ export async function startTestHerald(
     ...herald,
     url,
     test,
+    config,
     request(path, init = {}) {
       const { json, token, ...rest } = init;
       const headers = new Headers(rest.headers);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
+import type { EgressRules } from '../../network/egress-rules.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { Db } from '../../storage/database.js';
 import { vendors } from '../../storage/schema.js';
@@ -26,6 +27,7 @@ export class VendorPool {
   constructor(
     private readonly db: Db,
     private readonly vault: Vault,
+    private readonly egress: EgressRules,
   ) {}
 
   /**
@@ -64,7 +66,7 @@ export class VendorPool {
     const pooled = this.#pool.get(vendorId);
     if (pooled?.version === version) return { vendor: pooled.vendor, kind: row.kind };
     // Replaced before anything is awaited, so callers sharing a read build one client, not one each.
-    const vendor = adapter.create(row.settings, openVendorSecrets(this.vault, row));
+    const vendor = adapter.create(row.settings, openVendorSecrets(this.vault, row), this.egress);
     this.#pool.set(vendorId, { version, vendor });
     await pooled?.vendor.close();
     return { vendor, kind: row.kind };

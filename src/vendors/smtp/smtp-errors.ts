@@ -1,3 +1,4 @@
+import { EGRESS_REFUSED } from '../../network/egress-guard.js';
 import { refusal, type SendOutcome } from '../vendor.js';
 
 const NETWORK_CODES = new Set([
@@ -32,6 +33,8 @@ export function translateSmtpError(error: unknown): Extract<SendOutcome, { ok: f
   const lower = text.toLowerCase();
   // No reply code means the conversation broke (network, TLS): worth another try unless TLS or auth.
   const temporary = reply === undefined || (reply >= 400 && reply < 500);
+  if (e.code === EGRESS_REFUSED)
+    return refusal('auth_or_config', code, `The SMTP server's address is refused: ${text}`, false);
   if (e.code === 'EAUTH' || reply === 530 || reply === 535 || reply === 534)
     return refusal('auth_or_config', code, detail, false);
   if (e.code === 'ETLS' || /certificate|self[- ]signed|tls/i.test(e.code ?? '') || /certificate/.test(lower)) {

@@ -11,11 +11,13 @@ import {
   type SmtpSink,
 } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
+import { loopbackEgress } from '../../support/egress.js';
 
 const vendorAt = (port: number) =>
   new SmtpVendor(
     { host: '127.0.0.1', port, security: 'none', fromAddress: 'surveys@herald.test', rejectUnauthorized: true },
     {},
+    loopbackEgress,
   );
 
 const message = (id: string, to: string): OutgoingMessage => ({

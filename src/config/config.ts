@@ -28,7 +28,8 @@ const schema = z.object({
   HERALD_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HERALD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HERALD_BODY_LIMIT_BYTES: positiveInt.default(8 * 1024 * 1024),
-  HERALD_METRICS_PUBLIC: boolean.default('true'),
+  HERALD_METRICS_PUBLIC: boolean.default('false'),
+  HERALD_REQUEST_TIMEOUT_MS: positiveInt.default(300_000),
   HERALD_ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(3600),
   HERALD_DB_POOL_SIZE: positiveInt.default(10),
   HERALD_WORKER_BATCH_SIZE: positiveInt.default(100),
@@ -104,6 +105,8 @@ export type Config = Readonly<{
   logLevel: z.infer<typeof schema>['HERALD_LOG_LEVEL'];
   bodyLimitBytes: number;
   metricsPublic: boolean;
+  /** A request whose headers and body have not all arrived within this is answered 408 and closed. */
+  requestTimeoutMs: number;
   accessTokenTtlSeconds: number;
   dbPoolSize: number;
   workerBatchSize: number;
@@ -203,6 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     logLevel: e.HERALD_LOG_LEVEL,
     bodyLimitBytes: e.HERALD_BODY_LIMIT_BYTES,
     metricsPublic: e.HERALD_METRICS_PUBLIC,
+    requestTimeoutMs: e.HERALD_REQUEST_TIMEOUT_MS,
     accessTokenTtlSeconds: e.HERALD_ACCESS_TOKEN_TTL_SECONDS,
     dbPoolSize: e.HERALD_DB_POOL_SIZE,
     workerBatchSize: e.HERALD_WORKER_BATCH_SIZE,

@@ -65,7 +65,8 @@ export function sendError(reply: FastifyReply, request: FastifyRequest, error: A
 
 export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((error, request, reply) => {
-    const appError = toAppError(error, bodyLimit);
+    // A route may have a limit of its own (sign-in's is small).
+    const appError = toAppError(error, request.routeOptions.bodyLimit ?? bodyLimit);
     if (appError.code === 'INTERNAL') request.log.error({ err: error }, 'unhandled error');
     return sendError(reply, request, appError);
   });

@@ -89,7 +89,7 @@ describe('loadConfig', () => {
       port: 8080,
       logLevel: 'info',
       bodyLimitBytes: 8 * 1024 * 1024,
-      metricsPublic: true,
+      metricsPublic: false,
       accessTokenTtlSeconds: 3600,
       dbPoolSize: 10,
       workerBatchSize: 100,
@@ -110,7 +110,7 @@ describe('loadConfig', () => {
       HERALD_PORT: '9090',
       HERALD_LOG_LEVEL: 'debug',
       HERALD_BODY_LIMIT_BYTES: '1024',
-      HERALD_METRICS_PUBLIC: 'false',
+      HERALD_METRICS_PUBLIC: 'true',
       HERALD_ACCESS_TOKEN_TTL_SECONDS: '60',
       HERALD_DB_POOL_SIZE: '3',
       HERALD_WORKER_BATCH_SIZE: '7',
@@ -127,7 +127,7 @@ describe('loadConfig', () => {
       port: 9090,
       logLevel: 'debug',
       bodyLimitBytes: 1024,
-      metricsPublic: false,
+      metricsPublic: true,
       accessTokenTtlSeconds: 60,
       dbPoolSize: 3,
       workerBatchSize: 7,
@@ -143,7 +143,7 @@ describe('loadConfig', () => {
     expect(config.port).toBe(8080);
     expect(config.logLevel).toBe('info');
     expect(config.databaseUrl).toBeUndefined();
-    expect(config.metricsPublic).toBe(true);
+    expect(config.metricsPublic).toBe(false);
   });
 
   it('treats a blank string as unset too (not as port 0 or zero retries)', () => {

@@ -71,6 +71,21 @@ describe('SMTP sender thread', () => {
     }
   });
 
+  it('sends to the quoted address as written, never to an address inside its quotes', async () => {
+    // nodemailer before 7.0.7 read the quoted local part as a second address and sent it there.
+    const vendor = vendorAt(sink.port);
+    try {
+      const before = sink.messages.length;
+      const outcome = await vendor.send(message('m-9', '"evil@attacker.test x"@example.com'));
+      // Refused or delivered to the quoted mailbox: never a recipient at attacker.test.
+      const recipients = sink.messages.slice(before).map((m) => m.to);
+      expect(recipients.filter((to) => to.endsWith('@attacker.test'))).toEqual([]);
+      if (outcome.ok) expect(recipients).toEqual(['"evil@attacker.test x"@example.com']);
+    } finally {
+      await vendor.close();
+    }
+  });
+
   it('answers the sends of a worker that dies as retryable, and sends again on a fresh worker', async () => {
     const stalled = vendorAt((silent.address() as AddressInfo).port);
     const healthy = vendorAt(sink.port);

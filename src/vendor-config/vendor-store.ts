@@ -82,6 +82,16 @@ function checkDestinations(adapter: VendorAdapter, settings: Record<string, unkn
   }
 }
 
+/**
+ * Where a vendor's secrets are sent: its destinations, URL, security and certificate checking. A change of any of them
+ * needs the secrets entered again, so an API key cannot send stored credentials (which it can never
+ * read) to a server of its choosing.
+ */
+function secretsGoTo(adapter: VendorAdapter, settings: Record<string, unknown>): string {
+  const { security, rejectUnauthorized, url, baseUrl } = settings;
+  return JSON.stringify([adapter.destinationsOf(settings), security, rejectUnauthorized, url, baseUrl]);
+}
+
 export async function createVendor(
   db: Db,
   vault: Vault,
@@ -145,6 +155,18 @@ export async function updateVendor(
       ? accepted(adapter.checkSettings(changes.settings), 'settings')
       : undefined;
   if (adapter && configured) checkDestinations(adapter, configured.settings, egress);
+  if (
+    adapter &&
+    configured &&
+    current.secrets !== null &&
+    changes.secrets === undefined &&
+    secretsGoTo(adapter, configured.settings) !== secretsGoTo(adapter, current.settings)
+  ) {
+    throw invalidField(
+      'secrets',
+      'must be given again: the vendor now connects to another host, URL, port or security, and its stored secrets do not follow it there',
+    );
+  }
   const sealed =
     adapter && changes.secrets !== undefined
       ? sealVendorSecrets(vault, current.id, accepted(adapter.checkSecrets(changes.secrets), 'secrets'))

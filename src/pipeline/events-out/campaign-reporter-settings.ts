@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { AppError } from '../../errors.js';
+import { AppError, invalidField } from '../../errors.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { Database, Db, SqlExecutor } from '../../storage/database.js';
 import { campaignReporters } from '../../storage/schema.js';
@@ -95,8 +95,21 @@ export async function putCampaignReporter(
   egress: EgressRules,
 ): Promise<CampaignReporter> {
   const auth = input.authHeader === undefined ? {} : sealAuthHeader(vault, accountId, input.authHeader);
+  const uri = checkOutboundUrl('uri', input.uri, egress);
+  if (input.authHeader === undefined) {
+    // The stored header goes only to the URI it was given for: a new URI needs it again (or null).
+    const [current] = await database.db
+      .select({ uri: campaignReporters.uri, authHeader: campaignReporters.authHeader })
+      .from(campaignReporters)
+      .where(eq(campaignReporters.accountId, accountId));
+    if (current?.authHeader && current.uri !== uri)
+      throw invalidField(
+        'authHeader',
+        'must be given again (or null) when the uri changes: the stored one is not sent to a new address',
+      );
+  }
   const values = {
-    uri: checkOutboundUrl('uri', input.uri, egress),
+    uri,
     intervalSeconds: input.intervalSeconds ?? 10,
     format: input.format ?? 'json',
     indexName: input.indexName ?? 'herald-campaigns',

@@ -4,6 +4,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { SqlExecutor } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';
 import { translateSmtpError } from '../../vendors/smtp/smtp-errors.js';
+import { redactAddresses } from '../../vendors/support/redact.js';
 import { applyVendorReports, type FeedbackServices, type FeedbackSummary } from './delivery-status.js';
 import { parseDsn, type DeliveryStatusNotification } from './dsn.js';
 
@@ -73,7 +74,8 @@ export async function receiveBounce(services: BounceServices, raw: Buffer): Prom
   const message = await bouncedMessage(services.database.sql, dsn);
   if (!message?.vendor_id || !message.vendor_message_id) return 'unknown';
   const code = dsn.smtpCode ?? dsn.status;
-  const detail = dsn.diagnostic ?? `Status ${dsn.status ?? 'unknown'}`;
+  // A diagnostic quotes the recipient: stored and shown without addresses.
+  const detail = redactAddresses(dsn.diagnostic ?? `Status ${dsn.status ?? 'unknown'}`);
   // The SMTP vendor's translator reads the reply code, the enhanced status and the words.
   const reply = Number(dsn.smtpCode ?? (dsn.status?.startsWith('4') ? 450 : 550));
   const { category } = translateSmtpError({

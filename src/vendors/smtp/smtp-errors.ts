@@ -1,4 +1,5 @@
 import { EGRESS_REFUSED } from '../../network/egress-guard.js';
+import { redactAddresses } from '../support/redact.js';
 import { refusal, type SendOutcome } from '../vendor.js';
 
 const NETWORK_CODES = new Set([
@@ -28,7 +29,9 @@ export function translateSmtpError(error: unknown): Extract<SendOutcome, { ok: f
   const e = (error ?? {}) as SmtpError;
   const reply = e.responseCode;
   const text = (e.response ?? e.message ?? String(error)).slice(0, 1000);
-  const detail = text;
+  // Servers quote the recipient they refused ("550 5.1.1 <ann@example.com>: unknown"): the detail
+  // is stored and shown, so addresses are taken out of it.
+  const detail = redactAddresses(text);
   const code = reply ? String(reply) : (e.code ?? null);
   const lower = text.toLowerCase();
   // No reply code means the conversation broke (network, TLS): worth another try unless TLS or auth.

@@ -29,3 +29,14 @@ export function answerSummary(vendor: string, answer: { status: number; headers:
   const size = Buffer.byteLength(answer.text);
   return `${vendor} answered HTTP ${answer.status} (${redact(type, 60)}, ${size} bytes)`;
 }
+
+/**
+ * Email addresses taken out of a mail server's words, which quote the recipient. Digits stay: SMTP
+ * replies are full of reply codes and enhanced statuses ("550 5.1.10") that read like numbers.
+ *
+ * @example redactAddresses('550 5.1.1 <ann@example.com>: unknown') // '550 5.1.1 <[address]>: unknown'
+ */
+export function redactAddresses(text: string, maxLength = 1000): string {
+  const cleaned = text.replace(ADDRESS, '[address]');
+  return cleaned.length > maxLength ? `${cleaned.slice(0, maxLength)}…` : cleaned;
+}

@@ -40,7 +40,7 @@ describe('SMTP sender thread', () => {
 
   beforeAll(async () => {
     sink = await startSmtpSink((address) =>
-      address.startsWith('unknown') ? { code: 550, message: '5.1.1 User unknown' } : undefined,
+      address.startsWith('unknown') ? { code: 550, message: `5.1.1 User unknown: <${address}>` } : undefined,
     );
     silent = net.createServer((socket) => silentSockets.push(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
@@ -66,6 +66,18 @@ describe('SMTP sender thread', () => {
       const refused = await vendor.send(message('m-2', 'unknown@example.com'));
       expect(refused).toMatchObject({ ok: false, category: 'invalid_recipient', retryable: false, code: '550' });
       expect(!refused.ok && refused.detail).toContain('5.1.1 User unknown');
+    } finally {
+      await vendor.close();
+    }
+  });
+
+  it('takes the recipient out of a refusal before it is stored', async () => {
+    const vendor = vendorAt(sink.port);
+    try {
+      const refused = await vendor.send(message('m-10', 'unknown.ann@example.com'));
+      expect(refused).toMatchObject({ ok: false, category: 'invalid_recipient' });
+      expect(!refused.ok && refused.detail).toContain('5.1.1 User unknown');
+      expect(!refused.ok && refused.detail).not.toContain('unknown.ann@example.com');
     } finally {
       await vendor.close();
     }

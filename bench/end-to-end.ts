@@ -8,6 +8,7 @@ import { smtpTransportOptions } from '../src/vendors/smtp/smtp-transport.js';
 import type { BenchContext } from './context.js';
 import { withBenchHerald } from './bench-herald.js';
 import { dispatchBody, postDispatchRequest } from './seed.js';
+import { egressRules } from '../src/network/egress-rules.js';
 
 /**
  * Runs are split into requests of this many records (the API takes up to 18,000). Every N posts
@@ -150,13 +151,17 @@ export async function runFloorEndToEnd(ctx: BenchContext, n: number, timeoutMs: 
   });
   // Herald's own transport options (pool of 5, timeouts, TCP_NODELAY): the same client, configured alike.
   const transport = nodemailer.createTransport(
-    smtpTransportOptions({
-      host: '127.0.0.1',
-      port: ctx.sink.smtpPort,
-      security: 'none',
-      fromAddress: 'surveys@herald.test',
-      rejectUnauthorized: true,
-    }),
+    smtpTransportOptions(
+      {
+        host: '127.0.0.1',
+        port: ctx.sink.smtpPort,
+        security: 'none',
+        fromAddress: 'surveys@herald.test',
+        rejectUnauthorized: true,
+      },
+      {},
+      egressRules(ctx.heraldEnv.HERALD_EGRESS_ALLOW ?? '', ctx.heraldEnv.HERALD_EGRESS_ALLOW_PORTS ?? ''),
+    ),
   );
   try {
     const before = await ctx.sink.count();

@@ -54,6 +54,9 @@ function heraldEnv(): Record<string, string> {
     // Idle workers look for new work every 100 ms rather than 500 / 250 ms.
     HERALD_WORKER_POLL_MS: '100',
     HERALD_DELIVERY_POLL_MS: '100',
+    // The SMTP sink and the webhook endpoint listen on loopback, on ports the system picks.
+    HERALD_EGRESS_ALLOW: '127.0.0.0/8,::1',
+    HERALD_EGRESS_ALLOW_PORTS: '1-65535',
   };
   for (const [name, value] of Object.entries(process.env))
     if (name.startsWith('HERALD_') && value !== undefined) tuned[name] = value;

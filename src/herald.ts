@@ -143,7 +143,7 @@ export async function startHerald(
         clock,
         logger,
         metrics,
-        vendors: new VendorPool(database.db, vault),
+        vendors: new VendorPool(database.db, vault, config.egress),
         // The journal lives in the embedded data directory this process opened and holds the lock of.
         ...(database.mode === 'embedded' &&
           !options.database && { journalFile: path.join(config.dataDir, 'delivery-outcomes.journal') }),
@@ -159,7 +159,7 @@ export async function startHerald(
         clock,
         logger,
         metrics,
-        vendors: new VendorPool(database.db, vault),
+        vendors: new VendorPool(database.db, vault, config.egress),
       });
       bulkFlusher.start();
       eventsOut = new EventsOutWorkers({ database, vault, config, clock, logger, metrics });

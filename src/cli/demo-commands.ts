@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
+import { allowingAlso } from '../network/egress-rules.js';
 import { prepareDemo, type DemoInfo } from '../demo/demo-setup.js';
 import { listCaughtMail, startMailCatcher, type MailCatcher } from '../demo/mail-catcher.js';
 import { startHerald } from '../herald.js';
@@ -39,16 +40,21 @@ function firstRequest(info: DemoInfo): string {
 }
 
 async function runDemo(options: { port?: number; dataDir?: string; smtp?: string }): Promise<void> {
-  const config = loadConfig(process.env, { port: options.port, dataDir: options.dataDir });
+  let config = loadConfig(process.env, { port: options.port, dataDir: options.dataDir });
   let catcher: MailCatcher | undefined;
-  if (!options.smtp) catcher = await startMailCatcher(mailboxOf(config.dataDir));
+  if (!options.smtp) {
+    catcher = await startMailCatcher(mailboxOf(config.dataDir));
+    // The built-in catcher listens on loopback: the one non-public address the demo may reach.
+    const { hostname, port } = new URL(catcher.url);
+    config = { ...config, egress: allowingAlso(config.egress, hostname, Number(port)) };
+  }
   const smtpUrl = options.smtp ?? catcher!.url;
   const herald = await startHerald(config, { api: true, workers: true }, 'demo').catch(async (error: unknown) => {
     await catcher?.close();
     throw error;
   });
   const demoFile = path.join(config.dataDir, 'demo.json');
-  const prepared = await prepareDemo(herald.database, herald.vault, smtpUrl, readPreviousKey(demoFile));
+  const prepared = await prepareDemo(herald.database, herald.vault, smtpUrl, readPreviousKey(demoFile), config.egress);
   const info: DemoInfo = { baseUrl: herald.url ?? '', ...prepared };
   fs.writeFileSync(demoFile, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
   process.stdout.write(

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { egressRules, parseEgressAllow, parseEgressPorts, type EgressRules } from '../network/egress-rules.js';
 import { parseVaultKeys, type VaultKey } from '../privacy/vault.js';
 
 /** Raised when the environment does not describe a runnable Herald; names every bad setting. */
@@ -27,7 +28,8 @@ const schema = z.object({
   HERALD_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HERALD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HERALD_BODY_LIMIT_BYTES: positiveInt.default(8 * 1024 * 1024),
-  HERALD_METRICS_PUBLIC: boolean.default('true'),
+  HERALD_METRICS_PUBLIC: boolean.default('false'),
+  HERALD_REQUEST_TIMEOUT_MS: positiveInt.default(300_000),
   HERALD_ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(3600),
   HERALD_DB_POOL_SIZE: positiveInt.default(10),
   HERALD_WORKER_BATCH_SIZE: positiveInt.default(100),
@@ -74,6 +76,20 @@ const schema = z.object({
   HERALD_INITIATOR_DIR: z.string().min(1).optional(),
   HERALD_INITIATOR_POLL_MS: positiveInt.default(1000),
   HERALD_INITIATOR_SETTLE_MS: z.coerce.number().int().min(0).default(2000),
+  HERALD_EGRESS_ALLOW: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      for (const problem of value ? parseEgressAllow(value).problems : [])
+        ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  HERALD_EGRESS_ALLOW_PORTS: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      for (const problem of value ? parseEgressPorts(value).problems : [])
+        ctx.addIssue({ code: 'custom', message: problem });
+    }),
 });
 
 /** The names of every environment variable Herald reads. */
@@ -90,6 +106,8 @@ export type Config = Readonly<{
   logLevel: z.infer<typeof schema>['HERALD_LOG_LEVEL'];
   bodyLimitBytes: number;
   metricsPublic: boolean;
+  /** A request whose headers and body have not all arrived within this is answered 408 and closed. */
+  requestTimeoutMs: number;
   accessTokenTtlSeconds: number;
   dbPoolSize: number;
   workerBatchSize: number;
@@ -150,6 +168,8 @@ export type Config = Readonly<{
   initiatorPollMs: number;
   /** How long a file in the watched folder must keep its size and time before it is taken. */
   initiatorSettleMs: number;
+  /** Non-public addresses, names and ports that outbound connections may reach (none by default). */
+  egress: EgressRules;
 }>;
 
 /** Command-line options override their environment equivalents. */
@@ -189,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     logLevel: e.HERALD_LOG_LEVEL,
     bodyLimitBytes: e.HERALD_BODY_LIMIT_BYTES,
     metricsPublic: e.HERALD_METRICS_PUBLIC,
+    requestTimeoutMs: e.HERALD_REQUEST_TIMEOUT_MS,
     accessTokenTtlSeconds: e.HERALD_ACCESS_TOKEN_TTL_SECONDS,
     dbPoolSize: e.HERALD_DB_POOL_SIZE,
     workerBatchSize: e.HERALD_WORKER_BATCH_SIZE,
@@ -229,5 +250,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     initiatorDir: e.HERALD_INITIATOR_DIR === undefined ? undefined : path.resolve(e.HERALD_INITIATOR_DIR),
     initiatorPollMs: e.HERALD_INITIATOR_POLL_MS,
     initiatorSettleMs: e.HERALD_INITIATOR_SETTLE_MS,
+    egress: egressRules(e.HERALD_EGRESS_ALLOW ?? '', e.HERALD_EGRESS_ALLOW_PORTS ?? ''),
   });
 }

@@ -5,6 +5,7 @@ import { authenticate } from '../accounts/authentication.js';
 import { createDeliveryPolicy } from '../platforms/standalone/delivery-policies.js';
 import { createDispatch } from '../platforms/standalone/dispatches.js';
 import { createQuestion, createQuestionnaire } from '../platforms/standalone/questionnaires.js';
+import type { EgressRules } from '../network/egress-rules.js';
 import type { Vault } from '../privacy/vault.js';
 import type { Database } from '../storage/database.js';
 import { accounts, deliveryPolicies, dispatches, questionnaires, questions, vendors } from '../storage/schema.js';
@@ -60,6 +61,7 @@ export async function prepareDemo(
   vault: Vault,
   smtpUrl: string,
   previousApiKey: string | undefined,
+  egress: EgressRules,
 ): Promise<Omit<DemoInfo, 'baseUrl'>> {
   const db = database.db;
   const account = await findOrCreate(
@@ -91,13 +93,19 @@ export async function prepareDemo(
   const { settings, secrets } = smtpSettings(smtpUrl);
   const [vendorRow] = await db.select().from(vendors).where(eq(vendors.accountId, accountId));
   const vendor = vendorRow
-    ? await updateVendor(db, vault, accountId, vendorRow.id, { settings, ...(secrets && { secrets }) })
-    : await createVendor(db, vault, accountId, {
-        name: 'Demo mail',
-        kind: 'smtp',
-        settings,
-        ...(secrets && { secrets }),
-      });
+    ? await updateVendor(db, vault, accountId, vendorRow.id, { settings, ...(secrets && { secrets }) }, egress)
+    : await createVendor(
+        db,
+        vault,
+        accountId,
+        {
+          name: 'Demo mail',
+          kind: 'smtp',
+          settings,
+          ...(secrets && { secrets }),
+        },
+        egress,
+      );
   const dispatch = await findOrCreate(
     async () => (await db.select().from(dispatches).where(eq(dispatches.accountId, accountId)))[0],
     () =>

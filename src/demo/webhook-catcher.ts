@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import type { EgressRules } from '../network/egress-rules.js';
 import type { EventEnvelope } from '../pipeline/events-out/envelope.js';
 import { createSubscription, type SubscriptionInput } from '../pipeline/events-out/subscriptions.js';
 import { verifyWebhookSignature, WebhookHeaders } from '../pipeline/events-out/webhook-signature.js';
@@ -127,16 +128,22 @@ export async function startWebhookCatcher(options: WebhookCatcherOptions = {}): 
  * // … post dispatch requests; events per second = catcher.delivered / elapsed seconds
  */
 export async function startSubscribedCatcher(
-  herald: { readonly database: Database; readonly vault: Vault },
+  herald: { readonly database: Database; readonly vault: Vault; readonly config: { readonly egress: EgressRules } },
   accountId: string,
   options: WebhookCatcherOptions & { subscription?: Omit<SubscriptionInput, 'url'> } = {},
 ): Promise<{ catcher: WebhookCatcher; subscriptionId: string }> {
   const catcher = await startWebhookCatcher(options);
   try {
-    const { subscription, secret } = await createSubscription(herald.database.db, herald.vault, accountId, {
-      ...options.subscription,
-      url: catcher.url,
-    });
+    const { subscription, secret } = await createSubscription(
+      herald.database.db,
+      herald.vault,
+      accountId,
+      {
+        ...options.subscription,
+        url: catcher.url,
+      },
+      herald.config.egress,
+    );
     catcher.setSecrets([secret]);
     return { catcher, subscriptionId: subscription.id };
   } catch (error) {

@@ -75,7 +75,8 @@ export function sendError(reply: FastifyReply, request: FastifyRequest, error: A
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
-    // A route may have its own limit (the dispatch request's is sized for its record limit).
+    // A route may have a limit of its own (the dispatch request's is sized for its record limit,
+    // sign-in's is small).
     const { bodyLimit, config } = request.routeOptions;
     const appError = toAppError(error, bodyLimit, config.bodyTooLarge);
     if (appError.code === 'INTERNAL') request.log.error({ err: error }, 'unhandled error');

@@ -32,6 +32,7 @@ import { messageRoutes } from './routes/message-routes.js';
 import { uploadRoutes } from './routes/upload-routes.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const CONNECTION_IDLE_TIMEOUT_MS = 60_000;
 
 /** Every route module, in the order they appear in the API documentation. */
 const routeModules = [
@@ -63,6 +64,12 @@ export async function buildServer(ctx: HttpContext, logger: Logger): Promise<Htt
   const app = Fastify({
     loggerInstance: baseLogger,
     bodyLimit: ctx.config.bodyLimitBytes,
+    // A client that sends its request slowly (or never finishes it) holds a connection only so long;
+    // an idle connection is closed after a minute.
+    requestTimeout: ctx.config.requestTimeoutMs,
+    connectionTimeout: CONNECTION_IDLE_TIMEOUT_MS,
+    // Node looks for requests past their timeout every 30 s by default: too coarse for the limit.
+    http: { connectionsCheckingInterval: 1000 },
     // A caller's own request id is kept (when sane) so its logs and Herald's can be joined.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -72,6 +79,18 @@ export async function buildServer(ctx: HttpContext, logger: Logger): Promise<Htt
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Node answers 408 to headers that do not arrive within requestTimeout, but waits for a body for
+  // ever: a body not received within the same time closes the connection.
+  app.addHook('onRequest', async (request) => {
+    const raw = request.raw;
+    if (raw.complete) return;
+    const timer = setTimeout(() => {
+      if (!raw.complete) raw.socket.destroy();
+    }, ctx.config.requestTimeoutMs);
+    timer.unref();
+    raw.once('end', () => clearTimeout(timer));
+    raw.once('close', () => clearTimeout(timer));
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

@@ -42,6 +42,7 @@
 import Handlebars from 'handlebars';
 import { AppError } from '../errors.js';
 import type { Channel, TemplateVariant } from '../storage/schema.js';
+import { budgetedEach, RENDER_LIMITS, withinBudget } from './render-budget.js';
 
 /** What every part of a variant sees; see the module comment. */
 export interface RenderContext {
@@ -86,6 +87,8 @@ const partsOf: Record<Channel, readonly TemplatePart[]> = {
 const handlebars = Handlebars.create();
 // `log` writes to the console, outside Herald's JSON logs; templates have no use for it.
 handlebars.unregisterHelper('log');
+// Every {{#each}} iteration counts against the render's budget (render-budget.ts).
+handlebars.registerHelper('each', budgetedEach(handlebars.helpers.each!));
 
 const compileOptions = {
   // An unknown helper (`{{shout name}}`) fails when compiled, with its line, not at render time.
@@ -180,7 +183,8 @@ function templateError(part: TemplatePart, language: string, { line, problem }: 
 
 function render(part: TemplatePart, source: string, data: object, language: string): string {
   try {
-    return (part === 'html' ? htmlTemplates : plainTemplates).get(source)(data);
+    const compiled = (part === 'html' ? htmlTemplates : plainTemplates).get(source);
+    return withinBudget(() => compiled(data));
   } catch (error) {
     throw templateError(part, language, problemOf(error));
   }
@@ -249,6 +253,8 @@ const blockHelpers = new Set(['if', 'unless', 'each', 'with']);
  * block helpers used wrongly.
  */
 function misuseIn(program: hbs.AST.Program): Problem | undefined {
+  const nesting = nestingIn(program, 0, 0);
+  if (nesting) return nesting;
   for (const node of nodesOf(program)) {
     const line = node.loc?.start.line;
     switch (node.type) {
@@ -274,6 +280,26 @@ function misuseIn(program: hbs.AST.Program): Problem | undefined {
         }
       }
     }
+  }
+  return undefined;
+}
+
+/** A block nested deeper than RENDER_LIMITS allows (`{{#each}}` in particular), with its line. */
+function nestingIn(program: hbs.AST.Program | undefined, blocks: number, eaches: number): Problem | undefined {
+  if (!program) return undefined;
+  // Blocks are statements of a program's body: only those are walked, each once.
+  for (const node of program.body) {
+    if (node.type !== 'BlockStatement') continue;
+    const block = node as hbs.AST.BlockStatement;
+    const line = block.loc?.start.line;
+    const depth = blocks + 1;
+    const eachDepth = eaches + (calledName(block) === 'each' ? 1 : 0);
+    if (eachDepth > RENDER_LIMITS.eachDepth)
+      return { line, problem: `{{#each}} blocks nest at most ${RENDER_LIMITS.eachDepth} deep` };
+    if (depth > RENDER_LIMITS.blockDepth)
+      return { line, problem: `blocks nest at most ${RENDER_LIMITS.blockDepth} deep` };
+    const inner = nestingIn(block.program, depth, eachDepth) ?? nestingIn(block.inverse, depth, eachDepth);
+    if (inner) return inner;
   }
   return undefined;
 }
@@ -353,13 +379,21 @@ export function sampleContext(variant: TemplateVariant, given: SampleInput = {})
  * // throws "The template has an error in html (fr), line 3: Expecting 'ID', got 'EOF'"… (the reason is Handlebars')
  */
 export function checkVariant(channel: Channel, variant: TemplateVariant): void {
-  const parts = partsToCheck(channel, variant);
-  for (const [part, source] of parts) {
+  checkVariantSyntax(channel, variant);
+  const data = templateData(sampleContext(variant));
+  for (const [part, source] of partsToCheck(channel, variant)) render(part, source, data, variant.language);
+}
+
+/**
+ * checkVariant without the render: what can be checked in time bounded by the template's size (it
+ * parses, uses only what Herald supports, nests within RENDER_LIMITS). The render check runs in
+ * the render thread (render-off-thread.ts).
+ */
+export function checkVariantSyntax(channel: Channel, variant: TemplateVariant): void {
+  for (const [part, source] of partsToCheck(channel, variant)) {
     const misuse = misuseIn(parse(part, source, variant.language));
     if (misuse) throw templateError(part, variant.language, misuse);
   }
-  const data = templateData(sampleContext(variant));
-  for (const [part, source] of parts) render(part, source, data, variant.language);
 }
 
 /** "fr", "FR", "fr-CA" and "fr_CA" all mean French. */

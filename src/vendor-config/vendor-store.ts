@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { AppError, notFound } from '../errors.js';
+import { AppError, invalidField, notFound } from '../errors.js';
+import { EgressGuard } from '../network/egress-guard.js';
+import type { EgressRules } from '../network/egress-rules.js';
 import type { Vault } from '../privacy/vault.js';
 import type { Database, Db } from '../storage/database.js';
 import { assertNoDispatchUses } from '../storage/dispatch-references.js';
@@ -72,9 +74,34 @@ function toVendor(vault: Vault, row: VendorRow): Vendor {
 
 const ownVendor = (accountId: string, id: string) => and(eq(vendors.accountId, accountId), eq(vendors.id, id));
 
-export async function createVendor(db: Db, vault: Vault, accountId: string, input: VendorInput): Promise<Vendor> {
+/** Refuses settings that point where the egress rules do not let Herald connect (400 naming the rule). */
+function checkDestinations(adapter: VendorAdapter, settings: Record<string, unknown>, egress: EgressRules): void {
+  for (const { field, host, port, purpose } of adapter.destinationsOf(settings)) {
+    const refusal = EgressGuard.of(egress).refusalOf(host, port, purpose);
+    if (refusal) throw invalidField(`settings.${field}`, `is refused: ${refusal}`);
+  }
+}
+
+/**
+ * Where a vendor's secrets are sent: its destinations, URL, security and certificate checking. A change of any of them
+ * needs the secrets entered again, so an API key cannot send stored credentials (which it can never
+ * read) to a server of its choosing.
+ */
+function secretsGoTo(adapter: VendorAdapter, settings: Record<string, unknown>): string {
+  const { security, rejectUnauthorized, url, baseUrl } = settings;
+  return JSON.stringify([adapter.destinationsOf(settings), security, rejectUnauthorized, url, baseUrl]);
+}
+
+export async function createVendor(
+  db: Db,
+  vault: Vault,
+  accountId: string,
+  input: VendorInput,
+  egress: EgressRules,
+): Promise<Vendor> {
   const adapter = adapterOf(input.kind);
   const { settings, channel } = accepted(adapter.checkSettings(input.settings), 'settings');
+  checkDestinations(adapter, settings, egress);
   const secrets = accepted(adapter.checkSecrets(input.secrets ?? {}), 'secrets');
   // The id is chosen here because the sealed secrets are bound to it.
   const id = randomUUID();
@@ -116,6 +143,7 @@ export async function updateVendor(
   accountId: string,
   id: string,
   changes: VendorChanges,
+  egress: EgressRules,
 ): Promise<Vendor> {
   if (!isUuid(id)) throw notFound('Vendor', id);
   const [current] = await db.select().from(vendors).where(ownVendor(accountId, id));
@@ -126,6 +154,19 @@ export async function updateVendor(
     adapter && changes.settings !== undefined
       ? accepted(adapter.checkSettings(changes.settings), 'settings')
       : undefined;
+  if (adapter && configured) checkDestinations(adapter, configured.settings, egress);
+  if (
+    adapter &&
+    configured &&
+    current.secrets !== null &&
+    changes.secrets === undefined &&
+    secretsGoTo(adapter, configured.settings) !== secretsGoTo(adapter, current.settings)
+  ) {
+    throw invalidField(
+      'secrets',
+      'must be given again: the vendor now connects to another host, URL, port or security, and its stored secrets do not follow it there',
+    );
+  }
   const sealed =
     adapter && changes.secrets !== undefined
       ? sealVendorSecrets(vault, current.id, accepted(adapter.checkSecrets(changes.secrets), 'secrets'))

@@ -1,4 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
+import type { EgressPurpose } from '../network/egress-guard.js';
+import type { EgressRules } from '../network/egress-rules.js';
 import type { Channel } from '../storage/schema.js';
 import { checkAgainst, listProblems, type Checked } from './support/settings-check.js';
 import {
@@ -9,6 +11,14 @@ import {
   type SingleSendVendor,
   type Vendor,
 } from './vendor.js';
+
+/** Where a vendor's settings make Herald connect, and the setting that says so. */
+export interface Destination {
+  readonly field: string;
+  readonly host: string;
+  readonly port: number;
+  readonly purpose: EgressPurpose;
+}
 
 /** A settings or secrets schema whose checked values have the type `Value`. */
 type SchemaOf<Value> = TSchema & { static: Value };
@@ -31,10 +41,15 @@ export interface VendorKindDefinition<
   readonly settings: SchemaOf<Settings>;
   /** Credentials: sealed in the vault, never returned. */
   readonly secrets: SchemaOf<Secrets>;
-  /** Builds a sender; may throw an Error that says what in the configuration cannot work. */
-  create(settings: Settings, secrets: Secrets): Vendor;
+  /**
+   * Builds a sender whose connections go only where `egress` allows; may throw an Error that says
+   * what in the configuration cannot work.
+   */
+  create(settings: Settings, secrets: Secrets, egress: EgressRules): Vendor;
   /** Absent for kinds whose feedback does not come as HTTP callbacks (SMTP bounces arrive as mail). */
   readonly callbacks?: CallbackHandler;
+  /** Where the settings make Herald connect; absent: the URL in `baseUrl` or `url`. */
+  destinationsOf?(settings: Settings): Destination[];
 }
 
 /** What Herald knows of one vendor kind, whatever its settings' types: the registry lists these. */
@@ -49,13 +64,15 @@ export interface VendorAdapter {
   checkSettings(value: unknown): Checked<{ settings: Record<string, unknown>; channel: Channel }>;
   /** The secrets with their defaults, or each bad field (`secrets.…`). */
   checkSecrets(value: unknown): Checked<Record<string, unknown>>;
+  /** Where checked settings make Herald connect (checked against the egress rules when saved). */
+  destinationsOf(settings: Record<string, unknown>): Destination[];
   /**
    * A sender for stored settings and opened secrets, checked again with defaults filled in (rows
    * saved before a setting existed, or written around the API). A configuration that does not pass,
    * or that the kind cannot build, gives a sender that refuses every message as `auth_or_config`
    * with what to fix, instead of failing the whole delivery batch.
    */
-  create(settings: Record<string, unknown>, secrets: Record<string, unknown>): Vendor;
+  create(settings: Record<string, unknown>, secrets: Record<string, unknown>, egress: EgressRules): Vendor;
 }
 
 /** A vendor whose configuration cannot work: every send is refused with what to fix, nothing is thrown. */
@@ -100,7 +117,9 @@ export function vendorAdapter<Settings extends Record<string, unknown>, Secrets 
       };
     },
     checkSecrets: (value) => checkAgainst(secrets, value, 'secrets'),
-    create(storedSettings, storedSecrets) {
+    destinationsOf: (value) =>
+      definition.destinationsOf ? definition.destinationsOf(value as Settings) : urlDestinations(value),
+    create(storedSettings, storedSecrets, egress) {
       const checkedSettings = checkAgainst(settings, storedSettings, 'settings');
       const checkedSecrets = checkAgainst(secrets, storedSecrets, 'secrets');
       if (!checkedSettings.ok || !checkedSecrets.ok) {
@@ -113,11 +132,22 @@ export function vendorAdapter<Settings extends Record<string, unknown>, Secrets 
         );
       }
       try {
-        return definition.create(checkedSettings.value, checkedSecrets.value);
+        return definition.create(checkedSettings.value, checkedSecrets.value, egress);
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         return new UnusableVendor(`The ${kind} vendor's configuration cannot be used: ${reason}`);
       }
     },
   };
+}
+
+/** The destination of a `baseUrl` or `url` setting, the way HTTP vendors name their endpoint. */
+function urlDestinations(settings: Record<string, unknown>): Destination[] {
+  return ['baseUrl', 'url'].flatMap((field) => {
+    const value = settings[field];
+    if (typeof value !== 'string' || !URL.canParse(value)) return [];
+    const url = new URL(value);
+    const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+    return [{ field, host: url.hostname, port, purpose: 'http' as const }];
+  });
 }

@@ -104,6 +104,9 @@ export interface CallbackHandler {
   ): string | null;
 }
 
+const MAX_CODE_LENGTH = 64;
+const MAX_DETAIL_LENGTH = 1000;
+
 /** A refusal, retryable as its category usually is unless the vendor said otherwise. */
 export function refusal(
   category: ErrorCategory,
@@ -111,5 +114,8 @@ export function refusal(
   detail: string,
   retryable: boolean = errorCategories[category].retryable,
 ): Extract<SendOutcome, { ok: false }> {
-  return { ok: false, category, retryable, code, detail };
+  // Bounded whatever a vendor sends: both are stored with the message and shown through the API.
+  const boundedCode = code === null ? null : code.slice(0, MAX_CODE_LENGTH);
+  const boundedDetail = detail.length > MAX_DETAIL_LENGTH ? `${detail.slice(0, MAX_DETAIL_LENGTH)}…` : detail;
+  return { ok: false, category, retryable, code: boundedCode, detail: boundedDetail };
 }

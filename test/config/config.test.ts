@@ -46,6 +46,35 @@ describe('loadConfig', () => {
     expect(error.message).not.toContain('hunter2');
   });
 
+  it('reads the egress allowlist and names every entry it cannot read', () => {
+    expect(
+      loadConfig({
+        HERALD_EGRESS_ALLOW: '10.20.0.0/16, fd00::1, Relay.Internal',
+        HERALD_EGRESS_ALLOW_PORTS: '8080,2525-2530',
+      }).egress,
+    ).toEqual({
+      subnets: [
+        ['10.20.0.0', 16],
+        ['fd00::1', 128],
+      ],
+      hosts: ['relay.internal'],
+      ports: [
+        [8080, 8080],
+        [2525, 2530],
+      ],
+    });
+    expect(loadConfig({}).egress).toEqual({ subnets: [], hosts: [], ports: [] });
+    const error = configError(() =>
+      loadConfig({ HERALD_EGRESS_ALLOW: '10.0.0.0/33,bad host', HERALD_EGRESS_ALLOW_PORTS: '0,90-80' }),
+    );
+    expect(error.problems).toEqual([
+      'HERALD_EGRESS_ALLOW: "10.0.0.0/33" has a prefix length that is not 0 to 32 (got "10.0.0.0/33,bad host")',
+      'HERALD_EGRESS_ALLOW: "bad host" is neither an address range (10.0.0.0/8, fd00::/8) nor a host name (got "10.0.0.0/33,bad host")',
+      'HERALD_EGRESS_ALLOW_PORTS: "0" is not a port (1-65535) or a range of them (2525-2530) (got "0,90-80")',
+      'HERALD_EGRESS_ALLOW_PORTS: "90-80" is not a port (1-65535) or a range of them (2525-2530) (got "0,90-80")',
+    ]);
+  });
+
   it('rejects ports outside 0–65535', () => {
     expect(configError(() => loadConfig({ HERALD_PORT: '65536' })).message).toContain('HERALD_PORT');
     expect(configError(() => loadConfig({ HERALD_PORT: '-1' })).message).toContain('HERALD_PORT');
@@ -60,7 +89,7 @@ describe('loadConfig', () => {
       port: 8080,
       logLevel: 'info',
       bodyLimitBytes: 8 * 1024 * 1024,
-      metricsPublic: true,
+      metricsPublic: false,
       accessTokenTtlSeconds: 3600,
       dbPoolSize: 10,
       workerBatchSize: 100,
@@ -81,7 +110,7 @@ describe('loadConfig', () => {
       HERALD_PORT: '9090',
       HERALD_LOG_LEVEL: 'debug',
       HERALD_BODY_LIMIT_BYTES: '1024',
-      HERALD_METRICS_PUBLIC: 'false',
+      HERALD_METRICS_PUBLIC: 'true',
       HERALD_ACCESS_TOKEN_TTL_SECONDS: '60',
       HERALD_DB_POOL_SIZE: '3',
       HERALD_WORKER_BATCH_SIZE: '7',
@@ -98,7 +127,7 @@ describe('loadConfig', () => {
       port: 9090,
       logLevel: 'debug',
       bodyLimitBytes: 1024,
-      metricsPublic: false,
+      metricsPublic: true,
       accessTokenTtlSeconds: 60,
       dbPoolSize: 3,
       workerBatchSize: 7,
@@ -114,7 +143,7 @@ describe('loadConfig', () => {
     expect(config.port).toBe(8080);
     expect(config.logLevel).toBe('info');
     expect(config.databaseUrl).toBeUndefined();
-    expect(config.metricsPublic).toBe(true);
+    expect(config.metricsPublic).toBe(false);
   });
 
   it('treats a blank string as unset too (not as port 0 or zero retries)', () => {

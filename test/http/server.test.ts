@@ -195,7 +195,7 @@ describe.each(databaseKinds())('HTTP behaviour on %s', (kind) => {
 
   it('serves Prometheus metrics: HTTP requests, queue depth and job outcomes', async () => {
     expect((await herald.request('/healthz')).status).toBe(200);
-    const response = await herald.request('/metrics');
+    const response = await herald.request('/metrics', { token: adminKey });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await response.text();

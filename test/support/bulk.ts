@@ -20,12 +20,18 @@ export async function seedSparkPostDispatch(
   settings: Record<string, unknown> = {},
 ): Promise<SeededDispatch> {
   const seeded = await seedDispatch(herald.database, accountId);
-  const vendor = await createVendor(herald.database.db, herald.vault, accountId, {
-    name: 'SparkPost',
-    kind: 'sparkpost',
-    settings: { baseUrl: fake.baseUrl, fromAddress: 'surveys@herald.test', fromName: 'Herald Surveys', ...settings },
-    secrets: { apiKey: fake.apiKey },
-  });
+  const vendor = await createVendor(
+    herald.database.db,
+    herald.vault,
+    accountId,
+    {
+      name: 'SparkPost',
+      kind: 'sparkpost',
+      settings: { baseUrl: fake.baseUrl, fromAddress: 'surveys@herald.test', fromName: 'Herald Surveys', ...settings },
+      secrets: { apiKey: fake.apiKey },
+    },
+    herald.config.egress,
+  );
   await herald.database.db
     .update(dispatches)
     .set({ channelVendors: { email: vendor.id } })

@@ -4,6 +4,7 @@ import { startHerald, type Roles, type RunningHerald } from '../../src/herald.js
 import { fetchApi, type RequestOptions } from './api-client.js';
 import { openTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
 import { stopAtEndOfFile } from './teardown.js';
+import { LOOPBACK_EGRESS_ENV } from './egress.js';
 
 /** A fixed vault key for tests (never use it elsewhere). */
 export const TEST_VAULT_KEYS = `test1:${Buffer.alloc(32, 7).toString('base64')}`;
@@ -11,6 +12,7 @@ export const TEST_VAULT_KEYS = `test1:${Buffer.alloc(32, 7).toString('base64')}`
 export interface TestHerald extends RunningHerald {
   readonly url: string;
   readonly test: TestDatabase;
+  readonly config: Config;
   /** fetchApi() against the running API: the raw response. */
   request(path: string, options?: RequestOptions): Promise<Response>;
 }
@@ -30,6 +32,7 @@ export async function startTestHerald(
     // A part that hangs at stop is left after this long instead of failing the test file's teardown.
     HERALD_SHUTDOWN_TIMEOUT_MS: '5000',
     HERALD_VAULT_KEYS: TEST_VAULT_KEYS,
+    ...LOOPBACK_EGRESS_ENV,
     ...options.env,
     ...(test.url && { DATABASE_URL: test.url }),
     HERALD_PORT: '0',
@@ -45,6 +48,7 @@ export async function startTestHerald(
     ...herald,
     url,
     test,
+    config,
     request: (path, options) => fetchApi(url, path, options),
   };
 }

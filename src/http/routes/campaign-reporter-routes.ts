@@ -67,7 +67,8 @@ export function campaignReporterRoutes(app: HttpApp, ctx: HttpContext): void {
         response: { 200: ReporterSchema },
       },
     },
-    async (request) => putCampaignReporter(ctx.database, ctx.vault, principalOf(request).accountId, request.body),
+    async (request) =>
+      putCampaignReporter(ctx.database, ctx.vault, principalOf(request).accountId, request.body, ctx.config.egress),
   );
 
   app.get(

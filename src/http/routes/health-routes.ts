@@ -33,14 +33,15 @@ export function healthRoutes(app: HttpApp, ctx: HttpContext): void {
         },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
       const database = await ctx.database.sql
         .query('SELECT 1')
         .then(() => ({ status: 'ok' as const }))
-        .catch((error: unknown) => ({
-          status: 'failing' as const,
-          detail: error instanceof Error ? error.message : 'unreachable',
-        }));
+        .catch((error: unknown) => {
+          // The database's own words (host names, users, SQL) are for the log, not a public route.
+          request.log.error({ err: error }, 'readiness: the database did not answer');
+          return { status: 'failing' as const, detail: 'the database does not answer (see the log)' };
+        });
       const workers = ctx.workersHealthy()
         ? { status: 'ok' as const }
         : { status: 'failing' as const, detail: 'the job workers are not running' };

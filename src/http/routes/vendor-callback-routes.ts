@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { systemClock } from '../../clock.js';
 import {
   answerHandshake,
+  assertCallbackVendor,
   receiveVendorCallback,
   type CallbackServices,
 } from '../../pipeline/feedback/vendor-callback.js';
@@ -76,6 +77,11 @@ export function vendorCallbackRoutes(app: HttpApp, ctx: HttpContext): void {
         {
           config: { access: 'public' },
           bodyLimit: limit,
+          // Before the body is read: an unknown vendor's callback is refused with its body unread.
+          onRequest: async (request) => {
+            const { kind, vendorId } = request.params;
+            await assertCallbackVendor(services, kind, vendorId);
+          },
           schema: {
             tags,
             summary: 'A vendor callback: delivery reports (delivered, read, bounced, failed) and replies',

@@ -55,7 +55,9 @@ export function vendorRoutes(app: HttpApp, ctx: HttpContext): void {
       },
     },
     async (request, reply) =>
-      reply.status(201).send(await createVendor(db, vault, principalOf(request).accountId, request.body)),
+      reply
+        .status(201)
+        .send(await createVendor(db, vault, principalOf(request).accountId, request.body, ctx.config.egress)),
   );
 
   app.get(
@@ -93,7 +95,8 @@ export function vendorRoutes(app: HttpApp, ctx: HttpContext): void {
         response: { 200: VendorSchema },
       },
     },
-    async (request) => updateVendor(db, vault, principalOf(request).accountId, request.params.id, request.body),
+    async (request) =>
+      updateVendor(db, vault, principalOf(request).accountId, request.params.id, request.body, ctx.config.egress),
   );
 
   app.delete(

@@ -140,7 +140,9 @@ export function webhookRoutes(app: HttpApp, ctx: HttpContext): void {
       },
     },
     async (request, reply) =>
-      reply.status(201).send(await createSubscription(db, vault, principalOf(request).accountId, request.body)),
+      reply
+        .status(201)
+        .send(await createSubscription(db, vault, principalOf(request).accountId, request.body, ctx.config.egress)),
   );
 
   app.get(
@@ -183,7 +185,8 @@ export function webhookRoutes(app: HttpApp, ctx: HttpContext): void {
         response: { 200: SubscriptionSchema },
       },
     },
-    async (request) => updateSubscription(db, principalOf(request).accountId, request.params.id, request.body),
+    async (request) =>
+      updateSubscription(db, principalOf(request).accountId, request.params.id, request.body, ctx.config.egress),
   );
 
   app.delete(

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
+import type { EgressRules } from '../../network/egress-rules.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { Db } from '../../storage/database.js';
 import { vendors } from '../../storage/schema.js';
@@ -26,6 +27,7 @@ export class VendorPool {
   constructor(
     private readonly db: Db,
     private readonly vault: Vault,
+    private readonly egress: EgressRules,
   ) {}
 
   /**
@@ -72,7 +74,7 @@ export class VendorPool {
         problem: `The secrets of vendor ${vendorId} do not open with vault key "${row.secretsKeyId}" (missing from HERALD_VAULT_KEYS, or another key under that id): put the key back and restart Herald, or enter the secrets again (PUT /api/vendors/${vendorId}); then retry the message.`,
       };
     }
-    const vendor = adapter.create(row.settings, secrets);
+    const vendor = adapter.create(row.settings, secrets, this.egress);
     this.#pool.set(vendorId, { version, vendor });
     await pooled?.vendor.close();
     return { vendor, kind: row.kind };

@@ -3,6 +3,8 @@ import { AppError, invalidField } from '../../errors.js';
 import type { Vault } from '../../privacy/vault.js';
 import type { Database, Db, SqlExecutor } from '../../storage/database.js';
 import { campaignReporters } from '../../storage/schema.js';
+import type { EgressRules } from '../../network/egress-rules.js';
+import { checkOutboundUrl } from '../../network/outbound-url.js';
 
 type ReporterRow = typeof campaignReporters.$inferSelect;
 export type ReporterFormat = ReporterRow['format'];
@@ -49,19 +51,6 @@ function sealAuthHeader(vault: Vault, accountId: string, header: string | null) 
   return { authHeader: sealed, authHeaderKeyId: keyId };
 }
 
-function checkUri(uri: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(uri);
-  } catch {
-    throw invalidField('uri', 'is not an absolute URL');
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw invalidField('uri', `must be http:// or https:// (got ${parsed.protocol})`);
-  }
-  return parsed.toString();
-}
-
 async function view(sql: SqlExecutor, row: ReporterRow): Promise<CampaignReporter> {
   const [posts] = await sql.query<{ pending: string | number; dead: string | number; last_error: string | null }>(
     `SELECT count(*) FILTER (WHERE status = 'pending') AS pending, count(*) FILTER (WHERE status = 'dead') AS dead,
@@ -103,10 +92,24 @@ export async function putCampaignReporter(
   vault: Vault,
   accountId: string,
   input: CampaignReporterInput,
+  egress: EgressRules,
 ): Promise<CampaignReporter> {
   const auth = input.authHeader === undefined ? {} : sealAuthHeader(vault, accountId, input.authHeader);
+  const uri = checkOutboundUrl('uri', input.uri, egress);
+  if (input.authHeader === undefined) {
+    // The stored header goes only to the URI it was given for: a new URI needs it again (or null).
+    const [current] = await database.db
+      .select({ uri: campaignReporters.uri, authHeader: campaignReporters.authHeader })
+      .from(campaignReporters)
+      .where(eq(campaignReporters.accountId, accountId));
+    if (current?.authHeader && current.uri !== uri)
+      throw invalidField(
+        'authHeader',
+        'must be given again (or null) when the uri changes: the stored one is not sent to a new address',
+      );
+  }
   const values = {
-    uri: checkUri(input.uri),
+    uri,
     intervalSeconds: input.intervalSeconds ?? 10,
     format: input.format ?? 'json',
     indexName: input.indexName ?? 'herald-campaigns',

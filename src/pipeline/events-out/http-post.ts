@@ -1,6 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
+import { EGRESS_REFUSED, EgressGuard } from '../../network/egress-guard.js';
+import type { EgressRules } from '../../network/egress-rules.js';
 
 /** How a POST ended: an answer (any status), a failure to get one, or Herald stopping first. */
 export type PostResult =
@@ -21,6 +23,7 @@ const agents = {
 /** A failure in words a person can act on, without the URL (it may carry credentials). */
 function describe(error: unknown): string {
   const code = (error as { code?: unknown }).code;
+  if (code === EGRESS_REFUSED) return `connection refused by Herald: ${(error as Error).message}`;
   if (typeof code === 'string') return `connection failed: ${code}`;
   return error instanceof Error ? `connection failed: ${error.message}` : String(error);
 }
@@ -28,7 +31,8 @@ function describe(error: unknown): string {
 /**
  * POSTs `body` and reports how it went, never throwing. Redirects are not followed (a 3xx counts
  * as a failed attempt): the endpoint is the URL that was configured. node:http rather than fetch:
- * this runs for every event, and fetch costs several times the CPU per request.
+ * this runs for every event, and fetch costs several times the CPU per request. The connection goes
+ * through the egress guard: the host and port are checked, the name resolved to an allowed address.
  */
 export function postJson(
   url: string,
@@ -36,8 +40,10 @@ export function postJson(
   headers: Record<string, string>,
   timeoutMs: number,
   stopping: AbortSignal,
+  egress: EgressRules,
   contentType = 'application/json',
 ): Promise<PostResult> {
+  const guard = EgressGuard.of(egress);
   const started = performance.now();
   const latency = () => performance.now() - started;
   let target: URL;
@@ -46,6 +52,9 @@ export function postJson(
   } catch {
     return Promise.resolve({ kind: 'failed', error: 'the URL is not valid', latencyMs: 0 });
   }
+  const refusal = guard.refusalOfUrl(target);
+  if (refusal)
+    return Promise.resolve({ kind: 'failed', error: `connection refused by Herald: ${refusal}`, latencyMs: 0 });
   return new Promise<PostResult>((resolve) => {
     let status: number | undefined;
     let settled = false;
@@ -66,6 +75,7 @@ export function postJson(
       {
         method: 'POST',
         agent: agents[protocol],
+        lookup: guard.lookup,
         headers: {
           'content-type': contentType,
           'content-length': Buffer.byteLength(body),

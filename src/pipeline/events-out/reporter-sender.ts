@@ -143,6 +143,7 @@ export class ReporterSender {
       auth ? { authorization: auth } : {},
       config.webhookTimeoutMs,
       this.#aborting.signal,
+      config.egress,
       contentType,
     );
     await this.#record({ head, ids: rows.map((r) => Number(r.id)), format: reporter.format }, result);

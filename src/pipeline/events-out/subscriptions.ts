@@ -8,6 +8,8 @@ import { dispatches, webhookSubscriptions } from '../../storage/schema.js';
 import { eventSubTypes } from './envelope.js';
 import { getEventPrivacy } from './event-privacy.js';
 import { newWebhookSecret } from './webhook-signature.js';
+import type { EgressRules } from '../../network/egress-rules.js';
+import { checkOutboundUrl } from '../../network/outbound-url.js';
 
 type SubscriptionRow = typeof webhookSubscriptions.$inferSelect;
 export type SubscriptionStatus = SubscriptionRow['status'];
@@ -96,19 +98,6 @@ function toSubscription(row: SubscriptionRow, now = new Date()): WebhookSubscrip
   };
 }
 
-function checkUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw invalidField('url', 'is not an absolute URL');
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw invalidField('url', `must be http:// or https:// (got ${parsed.protocol})`);
-  }
-  return parsed.toString();
-}
-
 function checkEventTypes(eventTypes: readonly string[]): string[] {
   const known = new Set<string>(eventSubTypes);
   const unknown = eventTypes.filter((t) => !known.has(t));
@@ -166,8 +155,9 @@ export async function createSubscription(
   vault: Vault,
   accountId: string,
   input: SubscriptionInput,
+  egress: EgressRules,
 ): Promise<{ subscription: WebhookSubscription; secret: string }> {
-  const url = checkUrl(input.url);
+  const url = checkOutboundUrl('url', input.url, egress);
   const eventTypes = checkEventTypes(input.eventTypes ?? []);
   const dispatchIds = await checkDispatchIds(db, accountId, input.dispatchIds ?? []);
   await checkPii(db, accountId, input.includePii);
@@ -222,6 +212,7 @@ export async function updateSubscription(
   accountId: string,
   id: string,
   changes: SubscriptionChanges,
+  egress: EgressRules,
 ): Promise<WebhookSubscription> {
   const current = await ownRow(db, accountId, id);
   await checkPii(db, accountId, changes.includePii);
@@ -232,7 +223,7 @@ export async function updateSubscription(
         ? { status: 'active' as const, disabledReason: null, failingSince: null }
         : { status: 'disabled' as const, disabledReason: `Disabled through the API at ${new Date().toISOString()}.` };
   const set = {
-    url: changes.url === undefined ? undefined : checkUrl(changes.url),
+    url: changes.url === undefined ? undefined : checkOutboundUrl('url', changes.url, egress),
     description: changes.description,
     eventTypes: changes.eventTypes === undefined ? undefined : checkEventTypes(changes.eventTypes),
     dispatchIds:

@@ -233,7 +233,7 @@ export class WebhookSender {
       [WebhookHeaders.signature]: signWebhook(body, target.secrets, timestamp),
       'herald-delivery-attempt': String(delivery.attempts + 1),
     };
-    const done = postJson(target.url, body, headers, config.webhookTimeoutMs, this.#aborting.signal)
+    const done = postJson(target.url, body, headers, config.webhookTimeoutMs, this.#aborting.signal, config.egress)
       .then((result) => this.#finished(delivery, attemptedAt, result))
       .catch((error: unknown) => {
         this.services.logger.error({ err: error, deliveryId: delivery.id }, 'webhook request bookkeeping failed');

@@ -1,14 +1,25 @@
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import type { Logger } from '../../observability/logger.js';
 import type { SqlExecutor } from '../../storage/database.js';
 import { isUuid } from '../../storage/ids.js';
 import { translateSmtpError } from '../../vendors/smtp/smtp-errors.js';
+import { redactAddresses } from '../../vendors/support/redact.js';
 import { applyVendorReports, type FeedbackServices, type FeedbackSummary } from './delivery-status.js';
 import { parseDsn, type DeliveryStatusNotification } from './dsn.js';
 
-/** Bounces are small; anything larger is refused before it is buffered further. */
-const MAX_BOUNCE_BYTES = 10 * 1024 * 1024;
+/** Bounces are small; anything larger is refused, and nothing past this is kept while it is read. */
+export const MAX_BOUNCE_BYTES = 2 * 1024 * 1024;
+
+/** Limits of the endpoint: it is reachable by any mail server, so by anyone. */
+export const BOUNCE_ENDPOINT_LIMITS = {
+  clients: 100,
+  clientsPerAddress: 5,
+  /** A connection is closed this long after it opened, whatever it is doing. */
+  connectionMs: 5 * 60_000,
+  /** …and after this long without a word. */
+  idleMs: 60_000,
+} as const;
 
 export interface BounceServices extends FeedbackServices {
   readonly logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
@@ -63,7 +74,8 @@ export async function receiveBounce(services: BounceServices, raw: Buffer): Prom
   const message = await bouncedMessage(services.database.sql, dsn);
   if (!message?.vendor_id || !message.vendor_message_id) return 'unknown';
   const code = dsn.smtpCode ?? dsn.status;
-  const detail = dsn.diagnostic ?? `Status ${dsn.status ?? 'unknown'}`;
+  // A diagnostic quotes the recipient: stored and shown without addresses.
+  const detail = redactAddresses(dsn.diagnostic ?? `Status ${dsn.status ?? 'unknown'}`);
   // The SMTP vendor's translator reads the reply code, the enhanced status and the words.
   const reply = Number(dsn.smtpCode ?? (dsn.status?.startsWith('4') ? 450 : 550));
   const { category } = translateSmtpError({
@@ -108,16 +120,41 @@ export async function startBounceReceiver(
   services: BounceServices,
   options: { host: string; port: number; closeTimeoutMs: number },
 ): Promise<BounceReceiver> {
+  const clientsFrom = new Map<string, number>();
+  const counted = new Set<string>();
   const server = new SMTPServer({
     banner: 'Herald bounce receiver',
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
     size: MAX_BOUNCE_BYTES,
+    maxClients: BOUNCE_ENDPOINT_LIMITS.clients,
+    socketTimeout: BOUNCE_ENDPOINT_LIMITS.idleMs,
     closeTimeout: options.closeTimeoutMs,
     logger: false,
+    onConnect(session, callback) {
+      const address = session.remoteAddress;
+      const open = clientsFrom.get(address) ?? 0;
+      if (open >= BOUNCE_ENDPOINT_LIMITS.clientsPerAddress)
+        return callback(Object.assign(new Error('Too many connections from your address'), { responseCode: 421 }));
+      clientsFrom.set(address, open + 1);
+      counted.add(session.id);
+      callback();
+    },
+    onClose(session) {
+      if (!counted.delete(session.id)) return;
+      const open = (clientsFrom.get(session.remoteAddress) ?? 1) - 1;
+      if (open > 0) clientsFrom.set(session.remoteAddress, open);
+      else clientsFrom.delete(session.remoteAddress);
+    },
     onData(stream, _session, callback) {
       const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let kept = 0;
+      // Past the limit the rest is read off the connection and dropped, never kept.
+      stream.on('data', (chunk: Buffer) => {
+        if (kept + chunk.length > MAX_BOUNCE_BYTES) return;
+        chunks.push(chunk);
+        kept += chunk.length;
+      });
       stream.on('error', (error) => callback(error));
       stream.on('end', () => {
         if (stream.sizeExceeded) {
@@ -138,6 +175,11 @@ export async function startBounceReceiver(
         );
       });
     },
+  });
+  server.server.on('connection', (socket: Socket) => {
+    const timer = setTimeout(() => socket.destroy(), BOUNCE_ENDPOINT_LIMITS.connectionMs);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
   });
   // A client that drops its connection is reported as an error event: nothing to do about it.
   server.on('error', (error) => services.logger.debug({ err: error }, 'bounce receiver connection error'));

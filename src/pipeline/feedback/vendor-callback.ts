@@ -20,17 +20,29 @@ interface CallbackVendor {
   secrets: Record<string, unknown>;
 }
 
+const noCallbackVendor = (kind: string, vendorId: string) =>
+  new AppError('NOT_FOUND', `No ${kind} vendor ${vendorId} takes callbacks here.`);
+
+/**
+ * 404 unless a vendor of `kind` with this id takes callbacks: checked before a callback's body is
+ * read, so a made-up URL cannot make Herald read megabytes.
+ */
+export async function assertCallbackVendor(services: CallbackServices, kind: string, vendorId: string): Promise<void> {
+  if (!findVendorAdapter(kind)?.callbacks || !isUuid(vendorId)) throw noCallbackVendor(kind, vendorId);
+  const [row] = await services.database.db.select({ kind: vendors.kind }).from(vendors).where(eq(vendors.id, vendorId));
+  if (row?.kind !== kind) throw noCallbackVendor(kind, vendorId);
+}
+
 /**
  * The vendor a callback URL names, in any account: the id is unguessable, and the caller must
  * still prove it is the vendor. 404 for an unknown id, a kind that does not match the vendor's, or
  * a kind without callbacks.
  */
 async function callbackVendor(services: CallbackServices, kind: string, vendorId: string): Promise<CallbackVendor> {
-  const missing = () => new AppError('NOT_FOUND', `No ${kind} vendor ${vendorId} takes callbacks here.`);
   const handler = findVendorAdapter(kind)?.callbacks;
-  if (!handler || !isUuid(vendorId)) throw missing();
+  if (!handler || !isUuid(vendorId)) throw noCallbackVendor(kind, vendorId);
   const [row] = await services.database.db.select().from(vendors).where(eq(vendors.id, vendorId));
-  if (row?.kind !== kind) throw missing();
+  if (row?.kind !== kind) throw noCallbackVendor(kind, vendorId);
   return {
     id: row.id,
     accountId: row.accountId,

@@ -1,8 +1,8 @@
-import { eq } from 'drizzle-orm';
+import { count, eq } from 'drizzle-orm';
 import { isSupportedCountry } from 'libphonenumber-js/max';
-import { invalidField, notFound } from '../../errors.js';
+import { AppError, invalidField, notFound } from '../../errors.js';
 import type { Db } from '../../storage/database.js';
-import { accounts, type HashAlgorithm } from '../../storage/schema.js';
+import { accounts, unsubscribes, type HashAlgorithm } from '../../storage/schema.js';
 
 export interface AccountSettings {
   /** How PII is hashed for this account (sha512 unless chosen otherwise). */
@@ -38,6 +38,7 @@ export async function updateAccountSettings(
   if (Object.values(changes).every((value) => value === undefined)) {
     return getAccountSettings(db, accountId);
   }
+  if (changes.hashAlgorithm !== undefined) await assertUnsubscribesKeepMatching(db, accountId, changes.hashAlgorithm);
   const [settings] = await db
     .update(accounts)
     .set({
@@ -49,4 +50,20 @@ export async function updateAccountSettings(
     .returning(settingsColumns);
   if (!settings) throw notFound('Account', accountId);
   return settings;
+}
+
+/**
+ * Unsubscribes are kept only as hashes under the account's algorithm: another algorithm would hash
+ * the same address differently and every unsubscribe would silently stop matching. 409 while any exist.
+ */
+async function assertUnsubscribesKeepMatching(db: Db, accountId: string, algorithm: HashAlgorithm): Promise<void> {
+  const current = await getAccountSettings(db, accountId);
+  if (current.hashAlgorithm === algorithm) return;
+  const [row] = await db.select({ n: count() }).from(unsubscribes).where(eq(unsubscribes.accountId, accountId));
+  const n = Number(row?.n ?? 0);
+  if (n > 0)
+    throw new AppError(
+      'CONFLICT',
+      `The hash algorithm cannot change from ${current.hashAlgorithm} to ${algorithm} while the account has ${n} unsubscribes: they are stored as ${current.hashAlgorithm} hashes and would no longer match anyone.`,
+    );
 }

@@ -5,13 +5,12 @@ import { assertNoDispatchUses } from '../../storage/dispatch-references.js';
 import { isUuid } from '../../storage/ids.js';
 import { contentTemplates, dispatches, type Channel, type TemplateVariant } from '../../storage/schema.js';
 import {
-  checkVariant,
+  checkVariantSyntax,
   chooseVariant,
-  renderVariant,
-  sampleContext,
   type RenderedVariant,
   type SampleInput,
 } from '../../templates/template-engine.js';
+import { renderOffThread } from '../../templates/render-off-thread.js';
 
 export type ContentTemplate = Omit<typeof contentTemplates.$inferSelect, 'accountId'>;
 
@@ -95,7 +94,7 @@ export function validateVariant(channel: Channel, variant: TemplateVariant, fiel
   const checked: TemplateVariant = { language: variant.language, text: variant.text };
   if (variant.subject !== undefined) checked.subject = variant.subject;
   if (variant.html !== undefined) checked.html = variant.html;
-  checkVariant(channel, checked);
+  checkVariantSyntax(channel, checked);
   return checked;
 }
 
@@ -120,6 +119,7 @@ export async function createContentTemplate(
   input: ContentTemplateInput,
 ): Promise<ContentTemplate> {
   const variants = validateVariants(input.channel, input.variants);
+  await checkRenders(input.channel, variants);
   const [created] = await db
     .insert(contentTemplates)
     .values({ accountId, name: input.name, channel: input.channel, variants })
@@ -152,6 +152,7 @@ export async function updateContentTemplate(
 ): Promise<ContentTemplate> {
   const current = await getContentTemplate(db, accountId, id);
   const variants = changes.variants && validateVariants(current.channel, changes.variants);
+  if (variants) await checkRenders(current.channel, variants);
   if (changes.name === undefined && variants === undefined) return current;
   const [updated] = await db
     .update(contentTemplates)
@@ -195,9 +196,18 @@ export async function deleteContentTemplate(database: Database, accountId: strin
   });
 }
 
-/** Renders one variant with the given values and sample data for the rest. */
-export function previewVariant(variant: TemplateVariant, input: Omit<PreviewInput, 'language'>): Preview {
-  return { ...renderVariant(variant, sampleContext(variant, input)), language: variant.language };
+/** That each variant renders with sample data, in the render thread (bounded in time). */
+async function checkRenders(channel: Channel, variants: readonly TemplateVariant[]): Promise<void> {
+  for (const variant of variants) await renderOffThread(channel, variant, {});
+}
+
+/** Renders one variant with the given values and sample data for the rest, in the render thread. */
+async function previewVariant(
+  channel: Channel,
+  variant: TemplateVariant,
+  input: Omit<PreviewInput, 'language'>,
+): Promise<Preview> {
+  return { ...(await renderOffThread(channel, variant, input)), language: variant.language };
 }
 
 /** Renders a saved template in the variant a recipient of `input.language` would get (else the first). */
@@ -212,10 +222,14 @@ export async function previewContentTemplate(
     input.language === undefined
       ? chooseVariant(template.variants, undefined, undefined)
       : chooseVariant(template.variants, input.language, PREVIEW_FALLBACK_LANGUAGE);
-  return previewVariant(variant, input);
+  return previewVariant(template.channel, variant, input);
 }
 
 /** Checks an unsaved variant for `channel` (as a save would) and renders it. */
-export function previewUnsavedVariant(channel: Channel, variant: TemplateVariant, input: PreviewInput): Preview {
-  return previewVariant(validateVariant(channel, variant), input);
+export async function previewUnsavedVariant(
+  channel: Channel,
+  variant: TemplateVariant,
+  input: PreviewInput,
+): Promise<Preview> {
+  return previewVariant(channel, validateVariant(channel, variant), input);
 }

@@ -14,6 +14,6 @@ export const httpVendorAdapter = vendorAdapter({
   delivery: 'single',
   settings: httpVendorSettings,
   secrets: httpVendorSecrets,
-  create: (settings, secrets) => new HttpVendor(settings, secrets),
+  create: (settings, secrets, egress) => new HttpVendor(settings, secrets, egress),
   callbacks: httpVendorCallbacks,
 });

@@ -1,3 +1,4 @@
+import type { EgressRules } from '../../network/egress-rules.js';
 import { idInAnswer } from '../support/json-answer.js';
 import { messageContext } from '../support/plain-template.js';
 import { VendorHttpClient, type AnswerReader } from '../support/vendor-http-client.js';
@@ -22,8 +23,9 @@ export class HttpVendor implements SingleSendVendor {
   constructor(
     private readonly settings: HttpVendorSettings,
     secrets: HttpVendorSecrets,
+    egress: EgressRules,
   ) {
-    this.#http = new VendorHttpClient(settings);
+    this.#http = new VendorHttpClient({ ...settings, egress });
     this.#body = compileJsonBodyTemplate(settings.bodyTemplate);
     const merged = { ...settings.headers, ...secrets.headers };
     const hasContentType = Object.keys(merged).some((name) => name.toLowerCase() === 'content-type');

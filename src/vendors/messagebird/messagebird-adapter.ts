@@ -10,6 +10,6 @@ export const messageBirdAdapter = vendorAdapter({
   delivery: 'single',
   settings: messageBirdSettings,
   secrets: messageBirdSecrets,
-  create: (settings, secrets) => new MessageBirdVendor(settings, secrets),
+  create: (settings, secrets, egress) => new MessageBirdVendor(settings, secrets, egress),
   callbacks: messageBirdCallbacks,
 });

@@ -1,7 +1,7 @@
 import type { ErrorCategory } from '../error-categories.js';
 import { refusal } from '../vendor.js';
 import { refusalForHttpStatus, withRetryAfter, type Refusal } from '../support/http-status-refusal.js';
-import { redact } from '../support/redact.js';
+import { answerSummary, redact } from '../support/redact.js';
 import type { VendorAnswer } from '../support/vendor-http-client.js';
 
 interface MessageBirdError {
@@ -49,7 +49,7 @@ export function translateMessageBirdError(answer: VendorAnswer): Refusal {
   const description =
     typeof first?.description === 'string'
       ? `MessageBird: ${first.description}${parameter ? ` (parameter: ${parameter})` : ''}`
-      : `MessageBird answered HTTP ${answer.status}${answer.text ? `: ${answer.text}` : ''}`;
+      : answerSummary('MessageBird', answer);
   const detail = redact(description);
   const category = code === undefined ? undefined : categoryOf(code, parameter);
   if (answer.status === 429 || answer.status >= 500 || category === undefined)

@@ -1,3 +1,4 @@
+import type { EgressRules } from '../../network/egress-rules.js';
 import { idInAnswer } from '../support/json-answer.js';
 import { trimmedBase } from '../support/transport-settings.js';
 import { VendorHttpClient, type AnswerReader } from '../support/vendor-http-client.js';
@@ -24,8 +25,9 @@ export class MessageBirdVendor implements SingleSendVendor {
   constructor(
     private readonly settings: MessageBirdSettings,
     private readonly secrets: MessageBirdSecrets,
+    egress: EgressRules,
   ) {
-    this.#http = new VendorHttpClient(settings);
+    this.#http = new VendorHttpClient({ ...settings, egress });
     this.#url = `${trimmedBase(settings.baseUrl)}/messages`;
   }
 

@@ -9,5 +9,6 @@ export const smtpAdapter = vendorAdapter({
   delivery: 'single',
   settings: smtpSettings,
   secrets: smtpSecrets,
-  create: (settings, secrets) => new SmtpVendor(settings, secrets),
+  create: (settings, secrets, egress) => new SmtpVendor(settings, secrets, egress),
+  destinationsOf: (settings) => [{ field: 'host', host: settings.host, port: settings.port, purpose: 'smtp' }],
 });

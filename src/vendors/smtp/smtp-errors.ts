@@ -1,3 +1,5 @@
+import { EGRESS_REFUSED } from '../../network/egress-guard.js';
+import { redactAddresses } from '../support/redact.js';
 import { refusal, type SendOutcome } from '../vendor.js';
 
 const NETWORK_CODES = new Set([
@@ -27,11 +29,15 @@ export function translateSmtpError(error: unknown): Extract<SendOutcome, { ok: f
   const e = (error ?? {}) as SmtpError;
   const reply = e.responseCode;
   const text = (e.response ?? e.message ?? String(error)).slice(0, 1000);
-  const detail = text;
+  // Servers quote the recipient they refused ("550 5.1.1 <ann@example.com>: unknown"): the detail
+  // is stored and shown, so addresses are taken out of it.
+  const detail = redactAddresses(text);
   const code = reply ? String(reply) : (e.code ?? null);
   const lower = text.toLowerCase();
   // No reply code means the conversation broke (network, TLS): worth another try unless TLS or auth.
   const temporary = reply === undefined || (reply >= 400 && reply < 500);
+  if (e.code === EGRESS_REFUSED)
+    return refusal('auth_or_config', code, `The SMTP server's address is refused: ${text}`, false);
   if (e.code === 'EAUTH' || reply === 530 || reply === 535 || reply === 534)
     return refusal('auth_or_config', code, detail, false);
   // nodemailer reports a failed TLS handshake as a socket error: OpenSSL's words say it was TLS.

@@ -8,8 +8,10 @@
  * retryable failures (they are sent again later, not lost); the next send starts another worker,
  * which reopens the transports still open.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { SendMailOptions } from 'nodemailer';
+import type { EgressRules } from '../../network/egress-rules.js';
+import { startThread } from '../../threads/start-thread.js';
 import { refusal, type SendOutcome } from '../vendor.js';
 import type { FromSenderThread, MailToSend, ToSenderThread } from './smtp-thread.js';
 import type { SmtpSecrets, SmtpSettings } from './smtp-settings.js';
@@ -21,18 +23,12 @@ interface Thread {
   unposted: Map<number, MailToSend[]>;
 }
 
-const transports = new Map<number, { settings: SmtpSettings; secrets: SmtpSecrets }>();
+const transports = new Map<number, { settings: SmtpSettings; secrets: SmtpSecrets; egress: EgressRules }>();
 let thread: Thread | undefined;
 let lastId = 0;
 
 function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./smtp-thread.js', import.meta.url));
-  // Running from the sources (vitest, tsx): the worker loads the .ts file through tsx. On Node 20 tsx
-  // registers itself on the main thread only (`--import tsx` does nothing in a worker), so the worker
-  // calls its API first; 'tsx' resolves from the working directory, the repository's.
-  const entry = JSON.stringify(new URL('./smtp-thread.ts', import.meta.url).href);
-  const code = `import('tsx/esm/api').then(({ register }) => { register(); return import(${entry}); })`;
-  return new Worker(code, { eval: true });
+  return startThread(import.meta.url, 'smtp-thread');
 }
 
 /** Stops a worker that is no longer the current one once it has answered every send. */
@@ -63,8 +59,8 @@ function currentThread(): Thread {
   // Idle, the worker does not keep the process alive; a send in flight does (ref'd in sendMail).
   t.worker.unref();
   thread = t;
-  for (const [transportId, { settings, secrets }] of transports)
-    post(t, { op: 'open', transportId, settings, secrets });
+  for (const [transportId, { settings, secrets, egress }] of transports)
+    post(t, { op: 'open', transportId, settings, secrets, egress });
   return t;
 }
 
@@ -79,10 +75,10 @@ function postSends(t: Thread): void {
 }
 
 /** Opens a pooled transport in the sender thread (starting it if need be); returns its id. */
-export function openTransport(settings: SmtpSettings, secrets: SmtpSecrets): number {
+export function openTransport(settings: SmtpSettings, secrets: SmtpSecrets, egress: EgressRules): number {
   const transportId = ++lastId;
-  transports.set(transportId, { settings, secrets });
-  if (thread) post(thread, { op: 'open', transportId, settings, secrets });
+  transports.set(transportId, { settings, secrets, egress });
+  if (thread) post(thread, { op: 'open', transportId, settings, secrets, egress });
   else currentThread();
   return transportId;
 }

@@ -6,6 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
+import type { EgressRules } from '../../network/egress-rules.js';
 import type { SendOutcome } from '../vendor.js';
 import { translateSmtpError } from './smtp-errors.js';
 import type { SmtpSecrets, SmtpSettings } from './smtp-settings.js';
@@ -17,7 +18,7 @@ export interface MailToSend {
 }
 
 export type ToSenderThread =
-  | { op: 'open'; transportId: number; settings: SmtpSettings; secrets: SmtpSecrets }
+  | { op: 'open'; transportId: number; settings: SmtpSettings; secrets: SmtpSecrets; egress: EgressRules }
   | { op: 'send'; transportId: number; sends: MailToSend[] }
   | { op: 'close'; transportId: number };
 
@@ -99,7 +100,7 @@ const transports = new Map<number, TransportQueue>();
 port.on('message', (message: ToSenderThread) => {
   switch (message.op) {
     case 'open': {
-      const options = smtpTransportOptions(message.settings, message.secrets);
+      const options = smtpTransportOptions(message.settings, message.secrets, message.egress);
       const window = (options.maxConnections ?? 1) * MAILS_PER_CONNECTION;
       transports.set(message.transportId, new TransportQueue(nodemailer.createTransport(options), window));
       break;

@@ -1,5 +1,7 @@
 import net from 'node:net';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
+import { EgressGuard, EgressRefusedError } from '../../network/egress-guard.js';
+import type { EgressRules } from '../../network/egress-rules.js';
 import type { SmtpSecrets, SmtpSettings } from './smtp-settings.js';
 
 /**
@@ -9,18 +11,33 @@ import type { SmtpSecrets, SmtpSettings } from './smtp-settings.js';
  * has nothing to answer yet: every message then costs a delayed-ACK round, capping one connection
  * at ≈ 25 messages a second whatever the server's speed. The socket is handed over while it is
  * still connecting, so nodemailer sees its errors and timeouts exactly as on a socket it opened
- * itself (and drops the pool slot of a connection that failed).
+ * itself (and drops the pool slot of a connection that failed). Every connection goes through the
+ * egress guard: the host and port are checked, and the name is resolved to an allowed address.
  */
-function connectWithoutDelay(host: string, port: number): SMTPPool.Options['getSocket'] {
-  return (_options, callback) =>
-    callback(null, { connection: net.connect({ host, port, noDelay: true, keepAlive: true }) });
+function connectWithoutDelay(host: string, port: number, egress: EgressRules): SMTPPool.Options['getSocket'] {
+  const guard = EgressGuard.of(egress);
+  return (_options, callback) => {
+    const refusal = guard.refusalOf(host, port, 'smtp');
+    if (refusal) return callback(new EgressRefusedError(refusal), undefined);
+    // Resolved here rather than by the socket, so a refusal reaches nodemailer as this error (its
+    // socket errors all become ESOCKET); the socket then connects to the address that was checked.
+    guard.lookup(host, {}, (error, address) => {
+      if (error) return callback(error, undefined);
+      const connection = net.connect({ host: address as string, port, noDelay: true, keepAlive: true });
+      callback(null, { connection });
+    });
+  };
 }
 
 /**
  * nodemailer's pooled transport as Herald configures it for an `smtp` vendor. The options hold a
  * function (getSocket), so they are built where the transport lives: in the SMTP sender thread.
  */
-export function smtpTransportOptions(settings: SmtpSettings, secrets: SmtpSecrets = {}): SMTPPool.Options {
+export function smtpTransportOptions(
+  settings: SmtpSettings,
+  secrets: SmtpSecrets,
+  egress: EgressRules,
+): SMTPPool.Options {
   return {
     pool: true,
     maxConnections: 5,
@@ -39,6 +56,6 @@ export function smtpTransportOptions(settings: SmtpSettings, secrets: SmtpSecret
     connectionTimeout: 15_000,
     greetingTimeout: 15_000,
     socketTimeout: 60_000,
-    getSocket: connectWithoutDelay(settings.host, settings.port),
+    getSocket: connectWithoutDelay(settings.host, settings.port, egress),
   };
 }

@@ -1,3 +1,4 @@
+import type { EgressRules } from '../../network/egress-rules.js';
 import type { OutgoingMessage, SendOutcome, SingleSendVendor } from '../vendor.js';
 import { closeTransport, openTransport, sendMail } from './smtp-sender-thread.js';
 import type { SmtpSecrets, SmtpSettings } from './smtp-settings.js';
@@ -12,8 +13,8 @@ export class SmtpVendor implements SingleSendVendor {
   readonly #transportId: number;
   readonly #from: { name: string; address: string } | string;
 
-  constructor(settings: SmtpSettings, secrets: SmtpSecrets) {
-    this.#transportId = openTransport(settings, secrets);
+  constructor(settings: SmtpSettings, secrets: SmtpSecrets, egress: EgressRules) {
+    this.#transportId = openTransport(settings, secrets, egress);
     this.#from = settings.fromName ? { name: settings.fromName, address: settings.fromAddress } : settings.fromAddress;
   }
 

@@ -10,6 +10,6 @@ export const sparkPostAdapter = vendorAdapter({
   delivery: 'bulk',
   settings: sparkPostSettings,
   secrets: sparkPostSecrets,
-  create: (settings, secrets) => new SparkPostVendor(settings, secrets),
+  create: (settings, secrets, egress) => new SparkPostVendor(settings, secrets, egress),
   callbacks: sparkPostCallbacks,
 });

@@ -1,3 +1,4 @@
+import type { EgressRules } from '../../network/egress-rules.js';
 import type { Refusal } from '../support/http-status-refusal.js';
 import { idInAnswer } from '../support/json-answer.js';
 import { trimmedBase } from '../support/transport-settings.js';
@@ -95,8 +96,9 @@ export class SparkPostVendor implements BulkSendVendor {
   constructor(
     private readonly settings: SparkPostSettings,
     private readonly secrets: SparkPostSecrets,
+    egress: EgressRules,
   ) {
-    this.#http = new VendorHttpClient({ timeoutMs: settings.requestTimeoutMs });
+    this.#http = new VendorHttpClient({ timeoutMs: settings.requestTimeoutMs, egress });
     this.#endpoint = `${trimmedBase(settings.baseUrl)}/api/v1/transmissions`;
   }
 

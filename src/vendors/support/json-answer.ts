@@ -17,6 +17,9 @@ export function valueAtPath(document: unknown, path: string): unknown {
   return current;
 }
 
+/** Printable, without spaces, at most 200 characters: every vendor's message ids look so. */
+const ID_SHAPE = /^[\x21-\x7e]{1,200}$/;
+
 /**
  * The id at `path` in a vendor's JSON answer: a non-empty string, or a number as text; undefined
  * when the answer is not JSON or has none there.
@@ -32,5 +35,7 @@ export function idInAnswer(text: string, path: string): string | undefined {
     return undefined;
   }
   const id = valueAtPath(document, path);
-  return (typeof id === 'string' && id) || (typeof id === 'number' && String(id)) || undefined;
+  const found = (typeof id === 'string' && id) || (typeof id === 'number' && String(id)) || undefined;
+  // An id is a short token: anything else at that place is not echoed back as one.
+  return found !== undefined && ID_SHAPE.test(found) ? found : undefined;
 }

@@ -1,8 +1,11 @@
+import { EGRESS_REFUSED } from '../../network/egress-guard.js';
+import type { EgressRules } from '../../network/egress-rules.js';
+import { GuardedHttpClient } from '../../network/guarded-http.js';
 import { refusal, type SendOutcome } from '../vendor.js';
 import type { Refusal } from './http-status-refusal.js';
 import { TokenBucket } from './token-bucket.js';
 
-/** A vendor's answer, read in full within the timeout. */
+/** A vendor's answer, read within the timeout (its first MAX_ANSWER_BYTES). */
 export interface VendorAnswer {
   readonly status: number;
   readonly headers: Headers;
@@ -14,7 +17,12 @@ export interface VendorHttpOptions {
   readonly timeoutMs: number;
   /** At most this many requests a second from this client; unlimited when absent. */
   readonly rateLimitPerSecond?: number;
+  /** What the operator lets vendors reach beyond public addresses and standard ports. */
+  readonly egress: EgressRules;
 }
+
+/** More than any vendor's answer to one send: the rest of a larger answer is not read. */
+const MAX_ANSWER_BYTES = 256 * 1024;
 
 /** How one vendor reads the answer to a send. */
 export interface AnswerReader {
@@ -32,25 +40,27 @@ export interface AnswerReader {
 // bad certificate does not heal by itself).
 const TLS_CODES = /CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/i;
 
-interface ErrorWithCause {
+interface ConnectionError {
   name?: string;
   message?: string;
   code?: string;
-  cause?: ErrorWithCause;
 }
 
 /**
- * The HTTP side shared by every REST vendor: global fetch, a timeout on each request, a rate limit
- * per vendor instance, and failures to reach the vendor translated into refusals (never thrown).
- * Requests never follow redirects: credentials stay with the host they were configured for.
+ * The HTTP side shared by every REST vendor: requests through the egress guard, a timeout on each
+ * request, a rate limit per vendor instance, and failures to reach the vendor translated into
+ * refusals (never thrown). Requests never follow redirects: credentials stay with the host they
+ * were configured for.
  */
 export class VendorHttpClient {
   readonly #timeoutMs: number;
   readonly #bucket: TokenBucket | undefined;
   readonly #closing = new AbortController();
+  readonly #http: GuardedHttpClient;
 
   constructor(options: VendorHttpOptions) {
     this.#timeoutMs = options.timeoutMs;
+    this.#http = new GuardedHttpClient(options.egress, MAX_ANSWER_BYTES);
     this.#bucket = options.rateLimitPerSecond ? new TokenBucket(options.rateLimitPerSecond) : undefined;
   }
 
@@ -61,13 +71,12 @@ export class VendorHttpClient {
     } catch {
       return refusal('network', 'closed', 'The vendor client was closed before the message could be sent.', true);
     }
-    const signal = AbortSignal.any([AbortSignal.timeout(this.#timeoutMs), this.#closing.signal]);
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const signal = AbortSignal.any([timeout, this.#closing.signal]);
     try {
-      const response = await fetch(url, { ...init, signal, redirect: 'manual' });
-      const text = await response.text();
-      return { status: response.status, headers: response.headers, text } satisfies VendorAnswer;
+      return (await this.#http.request(url, { ...init, signal })) satisfies VendorAnswer;
     } catch (error) {
-      return this.#unreachable(error as ErrorWithCause);
+      return this.#unreachable(error as ConnectionError, timeout.aborted);
     }
   }
 
@@ -98,24 +107,25 @@ export class VendorHttpClient {
   /** Stops waiting sends and requests in flight; they end as retryable refusals. */
   close(): void {
     this.#closing.abort();
+    this.#http.close();
   }
 
-  #unreachable(error: ErrorWithCause): Refusal {
+  #unreachable(error: ConnectionError, timedOut: boolean): Refusal {
     if (this.#closing.signal.aborted)
       return refusal('network', 'closed', 'The vendor client was closed before the vendor answered.', true);
-    if (error.name === 'TimeoutError')
-      return refusal('network', 'timeout', `The vendor did not answer within ${this.#timeoutMs} ms.`, true);
-    const cause = error.cause;
-    const code = cause?.code ?? cause?.name ?? null;
+    if (timedOut) return refusal('network', 'timeout', `The vendor did not answer within ${this.#timeoutMs} ms.`, true);
+    const code = error.code ?? null;
+    if (code === EGRESS_REFUSED)
+      return refusal('auth_or_config', code, `The vendor's address is refused: ${error.message ?? code}.`);
     if (code && TLS_CODES.test(code))
-      return refusal('auth_or_config', code, `The vendor's TLS certificate was refused: ${cause?.message ?? code}.`);
-    if (!cause && error.name === 'TypeError')
+      return refusal('auth_or_config', code, `The vendor's TLS certificate was refused: ${error.message ?? code}.`);
+    if (error.name === 'TypeError')
       return refusal(
         'auth_or_config',
         null,
         `The request to the vendor cannot be made: ${error.message ?? 'bad URL'}.`,
       );
-    return refusal('network', code, `Herald could not reach the vendor: ${cause?.message ?? error.message ?? code}.`);
+    return refusal('network', code, `Herald could not reach the vendor: ${error.message ?? code}.`);
   }
 }
 

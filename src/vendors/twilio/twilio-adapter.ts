@@ -10,6 +10,6 @@ export const twilioAdapter = vendorAdapter({
   delivery: 'single',
   settings: twilioSettings,
   secrets: twilioSecrets,
-  create: (settings, secrets) => new TwilioVendor(settings, secrets),
+  create: (settings, secrets, egress) => new TwilioVendor(settings, secrets, egress),
   callbacks: twilioCallbacks,
 });

@@ -1,7 +1,7 @@
 import type { ErrorCategory } from '../error-categories.js';
 import { refusal } from '../vendor.js';
 import { refusalForHttpStatus, withRetryAfter, type Refusal } from '../support/http-status-refusal.js';
-import { redact } from '../support/redact.js';
+import { answerSummary, redact } from '../support/redact.js';
 import type { VendorAnswer } from '../support/vendor-http-client.js';
 
 /**
@@ -46,10 +46,7 @@ export function translateTwilioError(answer: VendorAnswer): Refusal {
     body = {};
   }
   const code = typeof body.code === 'number' ? body.code : undefined;
-  const message =
-    typeof body.message === 'string'
-      ? `Twilio: ${body.message}`
-      : `Twilio answered HTTP ${answer.status}${answer.text ? `: ${answer.text}` : ''}`;
+  const message = typeof body.message === 'string' ? `Twilio: ${body.message}` : answerSummary('Twilio', answer);
   const moreInfo = typeof body.more_info === 'string' ? ` (${body.more_info})` : '';
   const detail = `${redact(message)}${moreInfo}`;
   const category = code === undefined ? undefined : categoryOfTwilioCode(code);

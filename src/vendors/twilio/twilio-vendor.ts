@@ -1,3 +1,4 @@
+import type { EgressRules } from '../../network/egress-rules.js';
 import { idInAnswer } from '../support/json-answer.js';
 import { trimmedBase } from '../support/transport-settings.js';
 import { VendorHttpClient, type AnswerReader } from '../support/vendor-http-client.js';
@@ -25,8 +26,9 @@ export class TwilioVendor implements SingleSendVendor {
   constructor(
     private readonly settings: TwilioSettings,
     secrets: TwilioSecrets,
+    egress: EgressRules,
   ) {
-    this.#http = new VendorHttpClient(settings);
+    this.#http = new VendorHttpClient({ ...settings, egress });
     this.#url = `${trimmedBase(settings.baseUrl)}/2010-04-01/Accounts/${settings.accountSid}/Messages.json`;
     this.#authorization = `Basic ${Buffer.from(`${settings.accountSid}:${secrets.authToken}`).toString('base64')}`;
   }

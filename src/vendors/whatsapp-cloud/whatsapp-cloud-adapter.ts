@@ -10,6 +10,6 @@ export const whatsAppCloudAdapter = vendorAdapter({
   delivery: 'single',
   settings: whatsAppCloudSettings,
   secrets: whatsAppCloudSecrets,
-  create: (settings, secrets) => new WhatsAppCloudVendor(settings, secrets),
+  create: (settings, secrets, egress) => new WhatsAppCloudVendor(settings, secrets, egress),
   callbacks: whatsAppCloudCallbacks,
 });

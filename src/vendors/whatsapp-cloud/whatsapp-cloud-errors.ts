@@ -1,7 +1,7 @@
 import type { ErrorCategory } from '../error-categories.js';
 import { refusal } from '../vendor.js';
 import { refusalForHttpStatus, withRetryAfter, type Refusal } from '../support/http-status-refusal.js';
-import { redact } from '../support/redact.js';
+import { answerSummary, redact } from '../support/redact.js';
 import type { VendorAnswer } from '../support/vendor-http-client.js';
 
 const group = (category: ErrorCategory, codes: number[]) =>
@@ -64,7 +64,7 @@ export function translateWhatsAppError(answer: VendorAnswer): Refusal {
   const detail =
     typeof error.message === 'string'
       ? `WhatsApp: ${redact(`${error.message}${details}`)}${trace}`
-      : redact(`WhatsApp answered HTTP ${answer.status}${answer.text ? `: ${answer.text}` : ''}`);
+      : answerSummary('WhatsApp', answer);
   const category = code === undefined ? undefined : categoryOfWhatsAppCode(code);
   if (answer.status === 429 || answer.status >= 500 || category === undefined)
     return refusalForHttpStatus(answer.status, answer.headers, code === undefined ? null : String(code), detail);

@@ -1,3 +1,4 @@
+import type { EgressRules } from '../../network/egress-rules.js';
 import { idInAnswer } from '../support/json-answer.js';
 import { messageContext, plainTemplate } from '../support/plain-template.js';
 import { trimmedBase } from '../support/transport-settings.js';
@@ -28,8 +29,9 @@ export class WhatsAppCloudVendor implements SingleSendVendor {
   constructor(
     private readonly settings: WhatsAppCloudSettings,
     private readonly secrets: WhatsAppCloudSecrets,
+    egress: EgressRules,
   ) {
-    this.#http = new VendorHttpClient(settings);
+    this.#http = new VendorHttpClient({ ...settings, egress });
     this.#url = `${trimmedBase(settings.baseUrl)}/${settings.apiVersion}/${settings.phoneNumberId}/messages`;
     this.#bodyParameters = settings.bodyParameters.map((source, index) => {
       try {

@@ -21,6 +21,7 @@ import {
   waitForMessages,
 } from '../../support/bulk.js';
 import { startFakeSparkPost, type FakeSparkPost } from '../../support/fake-sparkpost.js';
+import { LOOPBACK_EGRESS_ENV, loopbackEgress } from '../../support/egress.js';
 
 const BATCH_SIZE = 7;
 const RECORDS = 60;
@@ -52,7 +53,7 @@ describe.each(databaseKinds())('several workers sending bulk batches on %s', (ki
       clock: { now: () => new Date() },
       logger: createLogger('silent'),
       metrics: createMetrics(),
-      vendors: new VendorPool(herald.database.db, herald.vault),
+      vendors: new VendorPool(herald.database.db, herald.vault, loopbackEgress),
     });
     // In this process: three more flushers and one more delivery worker over the same database.
     for (const worker of [
@@ -68,6 +69,7 @@ describe.each(databaseKinds())('several workers sending bulk batches on %s', (ki
     if (herald.test.url) {
       second = await startHerald(
         loadConfig({
+          ...LOOPBACK_EGRESS_ENV,
           ...env,
           HERALD_VAULT_KEYS: TEST_VAULT_KEYS,
           HERALD_LOG_LEVEL: 'silent',

@@ -17,6 +17,7 @@ import { TEST_VAULT_KEYS } from '../../support/herald.js';
 import { seedDispatch } from '../../support/platform.js';
 import { startHoldingSmtpServer, type HoldingSmtpServer } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
+import { loopbackEgress } from '../../support/egress.js';
 
 /** An invitation with its token and its first email message, in `status` and due at `dueAt`. */
 async function insertMessage(
@@ -111,7 +112,7 @@ describe.each(databaseKinds())('the due backlog token creation waits on, on %s',
       clock: systemClock,
       logger: createLogger('silent'),
       metrics: createMetrics(),
-      vendors: new VendorPool(database.db, vault),
+      vendors: new VendorPool(database.db, vault, loopbackEgress),
     });
     worker.start();
     await waitFor(() => smtp.held.length === 1, 10_000, { description: 'the first message to reach the server' });

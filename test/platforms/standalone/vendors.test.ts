@@ -59,15 +59,15 @@ describe.each(databaseKinds())('vendors on %s', (kind) => {
       expect(answer.text).toContain('"fields":["password","username"]');
     }
 
-    // Without `secrets`, PATCH keeps them.
+    // Without `secrets`, PATCH keeps them (while the host, port and security stay: see secrets-follow-host).
     const renamed = await admin.patch(`/api/vendors/${id}`, {
       name: 'Relay',
-      settings: { ...SMTP_SETTINGS, port: 465, security: 'tls' },
+      settings: { ...SMTP_SETTINGS, rateLimitPerSecond: 5 },
     });
     expectNoSecrets(renamed);
     expect(renamed.body).toMatchObject({
       name: 'Relay',
-      settings: { port: 465, security: 'tls' },
+      settings: { rateLimitPerSecond: 5 },
       secrets: { set: true },
     });
     expect(renamed.body.settings).not.toHaveProperty('fromName');

@@ -6,6 +6,7 @@ import { messageBirdAdapter } from '../../../src/vendors/messagebird/messagebird
 import type { SingleSendVendor } from '../../../src/vendors/vendor.js';
 import { closedPort } from '../../support/delivery.js';
 import { outgoing, startFakeVendorServer, type FakeVendorServer } from '../../support/fake-vendor-server.js';
+import { loopbackEgress } from '../../support/egress.js';
 
 const ACCESS_KEY = 'live_5kVL9vyFrvZcYhDYYXJAeXyPh';
 const SIGNING_KEY = 'PlLrKaqvZNRR5zAjm42ZT6q1SQxgbbGd';
@@ -41,6 +42,7 @@ function vendorAt(baseUrl: string, extra: Record<string, unknown> = {}): SingleS
   const vendor = messageBirdAdapter.create(
     { baseUrl, originator: 'Herald', reportUrl: 'https://herald.test/hooks/mb', timeoutMs: 2000, ...extra },
     { accessKey: ACCESS_KEY, signingKey: SIGNING_KEY },
+    loopbackEgress,
   );
   if (vendor.delivery !== 'single') throw new Error('messagebird must be single-send');
   return vendor;

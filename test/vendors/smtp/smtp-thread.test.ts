@@ -10,11 +10,13 @@ import {
   type SmtpSink,
 } from '../../support/smtp-sink.js';
 import { waitFor } from '../../support/wait.js';
+import { loopbackEgress } from '../../support/egress.js';
 
 const vendorAt = (port: number) =>
   new SmtpVendor(
     { host: '127.0.0.1', port, security: 'none', fromAddress: 'surveys@herald.test', rejectUnauthorized: true },
     {},
+    loopbackEgress,
   );
 
 const message = (id: string, to: string): OutgoingMessage => ({
@@ -37,7 +39,7 @@ describe('SMTP sender thread', () => {
 
   beforeAll(async () => {
     sink = await startSmtpSink((address) =>
-      address.startsWith('unknown') ? { code: 550, message: '5.1.1 User unknown' } : undefined,
+      address.startsWith('unknown') ? { code: 550, message: `5.1.1 User unknown: <${address}>` } : undefined,
     );
     silent = net.createServer((socket) => silentSockets.push(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
@@ -63,6 +65,33 @@ describe('SMTP sender thread', () => {
       const refused = await vendor.send(message('m-2', 'unknown@example.com'));
       expect(refused).toMatchObject({ ok: false, category: 'invalid_recipient', retryable: false, code: '550' });
       expect(!refused.ok && refused.detail).toContain('5.1.1 User unknown');
+    } finally {
+      await vendor.close();
+    }
+  });
+
+  it('takes the recipient out of a refusal before it is stored', async () => {
+    const vendor = vendorAt(sink.port);
+    try {
+      const refused = await vendor.send(message('m-10', 'unknown.ann@example.com'));
+      expect(refused).toMatchObject({ ok: false, category: 'invalid_recipient' });
+      expect(!refused.ok && refused.detail).toContain('5.1.1 User unknown');
+      expect(!refused.ok && refused.detail).not.toContain('unknown.ann@example.com');
+    } finally {
+      await vendor.close();
+    }
+  });
+
+  it('sends to the quoted address as written, never to an address inside its quotes', async () => {
+    // nodemailer before 7.0.7 read the quoted local part as a second address and sent it there.
+    const vendor = vendorAt(sink.port);
+    try {
+      const before = sink.messages.length;
+      const outcome = await vendor.send(message('m-9', '"evil@attacker.test x"@example.com'));
+      // Refused or delivered to the quoted mailbox: never a recipient at attacker.test.
+      const recipients = sink.messages.slice(before).map((m) => m.to);
+      expect(recipients.filter((to) => to.endsWith('@attacker.test'))).toEqual([]);
+      if (outcome.ok) expect(recipients).toEqual(['"evil@attacker.test x"@example.com']);
     } finally {
       await vendor.close();
     }

@@ -6,6 +6,7 @@ import { SparkPostVendor } from '../../../src/vendors/sparkpost/sparkpost-vendor
 import { checkAgainst } from '../../../src/vendors/support/settings-check.js';
 import { closedPort } from '../../support/delivery.js';
 import { startFakeSparkPost, type FakeSparkPost } from '../../support/fake-sparkpost.js';
+import { loopbackEgress } from '../../support/egress.js';
 
 const message = (n: number, overrides: Partial<OutgoingMessage> = {}): OutgoingMessage => ({
   id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
@@ -48,13 +49,13 @@ describe('the SparkPost vendor against a loopback Transmissions API', () => {
     fake.requests.length = 0;
     fake.problems.length = 0;
     fake.answerAlways(undefined);
-    vendor = new SparkPostVendor(settingsFor(fake), { apiKey: fake.apiKey });
+    vendor = new SparkPostVendor(settingsFor(fake), { apiKey: fake.apiKey }, loopbackEgress);
   });
 
   it('is registered as a bulk email vendor, with its settings and secrets validated', () => {
     const adapter = findVendorAdapter('sparkpost')!;
     expect(adapter).toMatchObject({ channel: 'email', delivery: 'bulk' });
-    const built = adapter.create(settingsFor(fake), { apiKey: 'k' });
+    const built = adapter.create(settingsFor(fake), { apiKey: 'k' }, loopbackEgress);
     expect(built.delivery).toBe('bulk');
     expect(adapter.checkSecrets({})).toMatchObject({
       ok: false,
@@ -117,6 +118,7 @@ describe('the SparkPost vendor against a loopback Transmissions API', () => {
         clickTracking: true,
       }),
       { apiKey: fake.apiKey },
+      loopbackEgress,
     );
     await vendor.sendBatch([message(1, { html: undefined })]);
     expect(fake.problems).toEqual([]);
@@ -252,7 +254,7 @@ describe('the SparkPost vendor against a loopback Transmissions API', () => {
   });
 
   it('answers with the API key it was given: a wrong key is refused as configuration', async () => {
-    vendor = new SparkPostVendor(settingsFor(fake), { apiKey: 'wrong-key' });
+    vendor = new SparkPostVendor(settingsFor(fake), { apiKey: 'wrong-key' }, loopbackEgress);
     const [outcome] = await vendor.sendBatch([message(1)]);
     expect(fake.problems).toEqual(['authorization wrong-key']);
     expect(refusalOf(outcome)).toMatchObject({ category: 'auth_or_config', retryable: false, code: '401' });
@@ -262,6 +264,7 @@ describe('the SparkPost vendor against a loopback Transmissions API', () => {
     vendor = new SparkPostVendor(
       { ...settingsFor(fake), baseUrl: `http://127.0.0.1:${await closedPort()}` },
       { apiKey: fake.apiKey },
+      loopbackEgress,
     );
     const [outcome] = await vendor.sendBatch([message(1)]);
     expect(refusalOf(outcome)).toMatchObject({ category: 'network', retryable: true, code: 'ECONNREFUSED' });

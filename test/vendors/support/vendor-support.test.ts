@@ -6,6 +6,7 @@ import { redact } from '../../../src/vendors/support/redact.js';
 import { TokenBucket, type BucketClock } from '../../../src/vendors/support/token-bucket.js';
 import { compileJsonBodyTemplate } from '../../../src/vendors/http/json-body-template.js';
 import { outgoing } from '../../support/fake-vendor-server.js';
+import { loopbackEgress } from '../../support/egress.js';
 
 /** A clock that moves only when a waiter sleeps: each sleep is recorded and advances time by its length. */
 class SteppingClock implements BucketClock {
@@ -136,7 +137,7 @@ describe('the vendor registry', () => {
   it.each(expected)(
     'builds a %s vendor from an unusable configuration that refuses every send with what to fix',
     async (kind) => {
-      const vendor = findVendorAdapter(kind)!.create({ timeoutMs: -1 }, {});
+      const vendor = findVendorAdapter(kind)!.create({ timeoutMs: -1 }, {}, loopbackEgress);
       expect(vendor.delivery).toBe('single');
       const outcome = vendor.delivery === 'single' ? await vendor.send(outgoing()) : undefined;
       expect(outcome).toMatchObject({ ok: false, category: 'auth_or_config', retryable: false });

@@ -6,6 +6,7 @@ import { twilioAdapter } from '../../../src/vendors/twilio/twilio-adapter.js';
 import type { SingleSendVendor } from '../../../src/vendors/vendor.js';
 import { closedPort } from '../../support/delivery.js';
 import { outgoing, startFakeVendorServer, type FakeVendorServer } from '../../support/fake-vendor-server.js';
+import { loopbackEgress } from '../../support/egress.js';
 
 const ACCOUNT_SID = 'AC0123456789abcdef0123456789abcdef';
 const AUTH_TOKEN = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
@@ -49,6 +50,7 @@ function vendorAt(baseUrl: string, extra: Record<string, unknown> = {}): SingleS
       ...extra,
     },
     { authToken: AUTH_TOKEN },
+    loopbackEgress,
   );
   if (vendor.delivery !== 'single') throw new Error('twilio must be single-send');
   return vendor;

@@ -8,6 +8,7 @@ import { whatsAppCloudAdapter } from '../../../src/vendors/whatsapp-cloud/whatsa
 import type { SingleSendVendor } from '../../../src/vendors/vendor.js';
 import { closedPort } from '../../support/delivery.js';
 import { outgoing, startFakeVendorServer, type FakeVendorServer } from '../../support/fake-vendor-server.js';
+import { loopbackEgress } from '../../support/egress.js';
 
 const PHONE_NUMBER_ID = '106540352242922';
 const ACCESS_TOKEN = 'EAAJB9kZC8ZAk0BAJ5ZBZAtest';
@@ -27,6 +28,7 @@ function vendorAt(baseUrl: string, extra: Record<string, unknown> = {}): SingleS
       ...extra,
     },
     { accessToken: ACCESS_TOKEN, appSecret: APP_SECRET, verifyToken: 'herald-verify-123' },
+    loopbackEgress,
   );
   if (vendor.delivery !== 'single') throw new Error('whatsapp-cloud must be single-send');
   return vendor;

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LOOPBACK_EGRESS_ENV } from './egress.js';
 import { stopAtEndOfFile } from './teardown.js';
 import { waitFor } from './wait.js';
 
@@ -16,13 +17,13 @@ export interface Exit {
 
 /**
  * The environment a child Herald gets: this process's, minus any Herald setting or DATABASE_URL
- * (so a developer's shell cannot leak into a test), on loopback, plus `env`.
+ * (so a developer's shell cannot leak into a test), on loopback and allowed to reach it, plus `env`.
  */
 export function cliEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !key.startsWith('HERALD_') && key !== 'DATABASE_URL'),
   );
-  return { ...inherited, HERALD_HOST: '127.0.0.1', HERALD_LOG_LEVEL: 'warn', ...env };
+  return { ...inherited, HERALD_HOST: '127.0.0.1', HERALD_LOG_LEVEL: 'warn', ...LOOPBACK_EGRESS_ENV, ...env };
 }
 
 const started = new Set<CliProcess>();

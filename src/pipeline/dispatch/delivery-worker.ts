@@ -32,8 +32,6 @@ const RECOVERY_INTERVAL_MS = 10_000;
  */
 const JOURNALED_SEND_WINDOW = 20;
 const COMMITTED_SEND_WINDOW = 100;
-/** Group commits at once without a journal (PostgreSQL): each waits on the server, not this thread. */
-const CONCURRENT_COMMITS = 3;
 const JOURNALED_COMMIT_DELAY_MS = 100;
 /**
  * Lanes that share the batch size. One lane alone leaves the SMTP connections idle while it
@@ -72,7 +70,6 @@ export class DeliveryWorker {
       // lane), at most 100 ms apart: on the embedded database every commit runs on this thread.
       groupTarget: Math.ceil(services.config.deliveryBatchSize / LANES),
       maxDelayMs: JOURNALED_COMMIT_DELAY_MS,
-      concurrentCommits: this.#journal ? 1 : CONCURRENT_COMMITS,
     });
   }
 

@@ -26,11 +26,6 @@ export interface RecorderOptions {
   /** With a journal: outcomes a commit waits for (at most `maxDelayMs`) while answers are awaited. */
   readonly groupTarget?: number;
   readonly maxDelayMs?: number;
-  /**
-   * Group commits that may run at once (default 1). Without a journal (PostgreSQL) a few at once
-   * keep the window moving: outcomes that arrive during a commit start their own instead of waiting.
-   */
-  readonly concurrentCommits?: number;
 }
 
 interface Pending {
@@ -61,7 +56,7 @@ const COMMIT_ATTEMPTS = 10;
  */
 export class OutcomeRecorder {
   #pending: Pending[] = [];
-  #commitsRunning = 0;
+  #flushing = false;
   #timer: NodeJS.Timeout | undefined;
   #inWindow = 0;
   /** Outcomes waiting for a commit that still hold their place in the window (no journal). */
@@ -104,7 +99,7 @@ export class OutcomeRecorder {
    * starts as soon as the previous one ends, since the window waits for it.
    */
   #scheduleFlush(): void {
-    if (this.#commitsRunning >= (this.options.concurrentCommits ?? 1) || this.#pending.length === 0) return;
+    if (this.#flushing || this.#pending.length === 0) return;
     const { groupTarget = 1, maxDelayMs = 0 } = this.options;
     const awaitingAnswers = this.#inWindow - this.#heldPending;
     if (this.#pending.length >= groupTarget || awaitingAnswers <= 0) this.#startFlush();
@@ -114,11 +109,11 @@ export class OutcomeRecorder {
   #startFlush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#commitsRunning >= (this.options.concurrentCommits ?? 1) || this.#pending.length === 0) return;
-    this.#commitsRunning += 1;
+    if (this.#flushing) return;
+    this.#flushing = true;
     // #flush does not reject: #commit catches what a commit throws.
     void this.#flush().finally(() => {
-      this.#commitsRunning -= 1;
+      this.#flushing = false;
       this.#scheduleFlush();
     });
   }

@@ -18,7 +18,7 @@ function serverReply(reply: string, code = 'EENVELOPE') {
 const categoryOf = (error: unknown) => translateSmtpError(error).category;
 
 describe('SMTP reply codes', () => {
-  it('reads a permanent 550 5.1.1 as an invalid recipient, not retried, with the server’s own words', () => {
+  it('reads a permanent 550 5.1.1 as an invalid recipient, not retried, with the server’s words but no address', () => {
     expect(
       translateSmtpError(serverReply('550 5.1.1 <ann@example.com>: Recipient address rejected: User unknown')),
     ).toEqual({
@@ -26,7 +26,7 @@ describe('SMTP reply codes', () => {
       category: 'invalid_recipient',
       retryable: false,
       code: '550',
-      detail: '550 5.1.1 <ann@example.com>: Recipient address rejected: User unknown',
+      detail: '550 5.1.1 <[address]>: Recipient address rejected: User unknown',
     });
   });
 

@@ -54,7 +54,7 @@ const schema = z.object({
   HERALD_SEND_MAX_ATTEMPTS: positiveInt.default(10),
   HERALD_SEND_RETRY_BASE_MS: positiveInt.default(30_000),
   HERALD_SEND_CLAIM_TIMEOUT_MS: positiveInt.default(300_000),
-  HERALD_SEND_WINDOW: positiveInt.optional(),
+  HERALD_SEND_WINDOW: positiveInt.default(100),
   HERALD_BULK_BATCH_SIZE: positiveInt.default(500),
   HERALD_BULK_FLUSH_MS: z.coerce.number().int().min(0).default(5000),
   HERALD_EVENTS_BATCH_SIZE: positiveInt.default(1000),
@@ -130,8 +130,7 @@ export type Config = Readonly<{
   /** A message claimed longer ago than this was being sent by a process that died: it is sent again. */
   sendClaimTimeoutMs: number;
   /** Messages handed to vendors whose outcome is not committed yet, at most, per process: what a kill -9 may send twice. */
-  /** Unset: the delivery worker's default for its database (see sendWindowOf). */
-  sendWindow: number | undefined;
+  sendWindow: number;
   /** Most messages a bulk-send vendor gets in one call; a full batch is sent at once. */
   bulkBatchSize: number;
   /** How long a bulk batch that is not full waits for more messages before it is sent anyway. */

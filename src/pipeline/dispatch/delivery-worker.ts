@@ -24,14 +24,6 @@ export interface DeliveryServices extends PrepareServices {
 }
 
 const RECOVERY_INTERVAL_MS = 10_000;
-/**
- * HERALD_SEND_WINDOW's defaults. With the journal (embedded database) an outcome leaves the window
- * when it is written there, so a small window costs nothing. Without it (PostgreSQL) a place is
- * freed only by a commit, and a window of 20 cut end-to-end throughput by half in the benchmark;
- * 100 keeps it at the floor's pace (BENCHMARKS.md).
- */
-const JOURNALED_SEND_WINDOW = 20;
-const COMMITTED_SEND_WINDOW = 100;
 const JOURNALED_COMMIT_DELAY_MS = 100;
 /**
  * Lanes that share the batch size. One lane alone leaves the SMTP connections idle while it
@@ -63,7 +55,7 @@ export class DeliveryWorker {
   constructor(private readonly services: DeliveryServices) {
     this.#journal = services.journalFile ? new OutcomeJournal(services.journalFile) : undefined;
     this.#recorder = new OutcomeRecorder(services, {
-      window: services.config.sendWindow ?? (this.#journal ? JOURNALED_SEND_WINDOW : COMMITTED_SEND_WINDOW),
+      window: services.config.sendWindow,
       bulkBatchSize: services.config.bulkBatchSize,
       journal: this.#journal,
       // With the journal, commits group about a lane's batch (as many messages as one claim of a

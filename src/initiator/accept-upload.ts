@@ -2,14 +2,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors.js';
 import type { JobQueue } from '../jobs/job-queue.js';
-import { writeLogEntries } from '../log/log-writer.js';
 import type { ExperiencePlatform } from '../platforms/experience-platform.js';
 import { checkDispatch } from '../pipeline/ingest/dispatch-rules.js';
 import type { Database } from '../storage/database.js';
 import { isUuid } from '../storage/ids.js';
 import type { UploadSource } from '../storage/schema.js';
 import { sniffFile, type FileKind } from './file-kind.js';
-import { initiatorLog, type InitiatorEntry } from './initiator-log.js';
+import { initiatorLog, writeInitiatorEntries, type InitiatorEntry } from './initiator-log.js';
 import { findUpload, insertUpload, type UploadRecord } from './uploads.js';
 
 export interface AcceptUploadServices {
@@ -106,16 +105,7 @@ export async function acceptUpload(
     });
     if (!inserted) return;
     const entries = [initiatorLog.requestReceived(origin), ...(incoming.entries ?? [])];
-    await writeLogEntries(
-      tx.sql,
-      entries.map((e) => ({
-        ...e,
-        tag: 'Initiator' as const,
-        accountId: incoming.accountId,
-        dispatchId: incoming.dispatchId,
-        uploadId: incoming.id,
-      })),
-    );
+    await writeInitiatorEntries(tx.sql, incoming, entries);
     await queue.enqueue(tx, 'uploads.process', { accountId: incoming.accountId, uploadId: incoming.id });
   });
   queue.wake('uploads.process');

@@ -1,3 +1,5 @@
+import { writeLogEntries } from '../log/log-writer.js';
+import type { SqlExecutor } from '../storage/database.js';
 import type { LogLevel } from '../storage/schema.js';
 
 /** Where a file came from, in the words of the log. */
@@ -62,3 +64,23 @@ export const initiatorLog = {
     accepted ? info(`The HTTP Response received: ${details}`) : error(`The HTTP Response received: ${details}`),
   failed: (reason: string) => error(`The uploaded file could not be processed: ${reason}`),
 };
+
+/** Writes initiator entries tied to their upload (and the batch a chunk produced, if any). */
+export function writeInitiatorEntries(
+  sql: SqlExecutor,
+  upload: { id: string; accountId: string; dispatchId: string },
+  entries: readonly InitiatorEntry[],
+  batchId: string | null = null,
+): Promise<void> {
+  return writeLogEntries(
+    sql,
+    entries.map((e) => ({
+      ...e,
+      tag: 'Initiator' as const,
+      accountId: upload.accountId,
+      dispatchId: upload.dispatchId,
+      uploadId: upload.id,
+      batchId,
+    })),
+  );
+}

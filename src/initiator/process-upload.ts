@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import { AppError } from '../errors.js';
 import type { JobContext } from '../jobs/catalogue.js';
-import { writeLogEntries } from '../log/log-writer.js';
 import type { Logger } from '../observability/logger.js';
 import type { DispatchDefinition } from '../platforms/experience-platform.js';
 import {
@@ -15,7 +14,7 @@ import { readCsvRows } from './csv-rows.js';
 import { sniffFile } from './file-kind.js';
 import type { FileRow, ResumePoint } from './file-rows.js';
 import { mapHeader } from './header-mapping.js';
-import { initiatorLog, type InitiatorEntry, type Origin } from './initiator-log.js';
+import { initiatorLog, writeInitiatorEntries, type InitiatorEntry, type Origin } from './initiator-log.js';
 import { sealRejection } from './rejected-rows.js';
 import { UploadChunk } from './upload-chunk.js';
 import {
@@ -105,16 +104,7 @@ async function fail(
 ): Promise<void> {
   await services.database.transaction(async (tx) => {
     if (!(await failUpload(tx.sql, upload.id, reason))) return;
-    await writeLogEntries(
-      tx.sql,
-      entries.map((e) => ({
-        ...e,
-        tag: 'Initiator' as const,
-        accountId: upload.accountId,
-        dispatchId: upload.dispatchId,
-        uploadId: upload.id,
-      })),
-    );
+    await writeInitiatorEntries(tx.sql, upload, entries);
   });
 }
 
@@ -357,17 +347,7 @@ class ChunkRun {
     }
     if (!(await recordChunk(tx.sql, upload.id, this.#row, progress))) throw new MovedOn();
     if (!failed) await insertRejections(tx.sql, upload.id, this.#rejections(chunk, outcome));
-    await writeLogEntries(
-      tx.sql,
-      entries.map((e) => ({
-        ...e,
-        tag: 'Initiator' as const,
-        accountId: upload.accountId,
-        dispatchId: upload.dispatchId,
-        uploadId: upload.id,
-        batchId,
-      })),
-    );
+    await writeInitiatorEntries(tx.sql, upload, entries, batchId);
     if (options.handOver && !failed) {
       await services.queue.enqueue(tx, 'uploads.process', { accountId: upload.accountId, uploadId: upload.id });
     }

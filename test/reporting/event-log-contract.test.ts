@@ -1,19 +1,20 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventLogDocument, EventLogEntry } from '../../src/reporting/event-log.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeLogEntries } from '../../src/log/log-writer.js';
 import { contentTemplates, dispatches } from '../../src/storage/schema.js';
 import { EventAction, EventChannel } from '../../src/timeline/event-numbers.js';
 import { writeTimelineEntries } from '../../src/timeline/timeline-writer.js';
 import { seedAccount } from '../support/accounts.js';
 import { databaseKinds } from '../support/databases.js';
-import { requestRecords, seedSinkDispatch, waitForMessage } from '../support/delivery.js';
-import { startTestHerald, type TestHerald } from '../support/herald.js';
+import { requestRecords, seedSinkDispatch, startDeliveryHarness, waitForMessage } from '../support/delivery.js';
+import type { TestHerald } from '../support/herald.js';
 import { invitationRows } from '../support/ingest.js';
 import { apiRequest } from '../support/api-client.js';
 import { waitFor } from '../support/wait.js';
 import type { SeededDispatch } from '../support/platform.js';
-import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
+import type { SmtpSink } from '../support/smtp-sink.js';
 
 const sha512 = (value: string) => `sha512:${createHash('sha512').update(value.toLowerCase()).digest('hex')}`;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -47,24 +48,9 @@ const ACTION_NUMBERS = {
 } as const;
 const CHANNEL_NUMBERS = { Email: 0, SMS: 1, DispatchAPI: 2, Unknown: 3, Invalid: 4, WhatsApp: 5 } as const;
 
-interface Event {
-  timeStamp: string;
-  channel: number;
-  action: number;
-  message: string | null;
-  targetId: string | null;
-  eventStatus: null;
-  logMessage: { message: string; level: string; exception: string | null } | null;
-}
-interface Document {
-  id: string;
-  tokenId: string | null;
-  dispatchId: string | null;
-  batchId: string | null;
-  events: Event[] | null;
-  logMessage: { message: string; level: string; exception: string | null } | null;
-  tags: string[];
-}
+/** What POST /api/EventLog answers: invitations, then log entries. */
+type Document = EventLogEntry | EventLogDocument;
+type Event = EventLogEntry['events'][number];
 
 describe.each(databaseKinds())('the event log keeps the original module’s contract on %s', (kind) => {
   let herald: TestHerald;
@@ -74,16 +60,11 @@ describe.each(databaseKinds())('the event log keeps the original module’s cont
   let seeded: SeededDispatch;
 
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    herald = await startTestHerald(kind, { env: { HERALD_TOKEN_FLUSH_MS: '0', HERALD_DELIVERY_POLL_MS: '50' } });
+    ({ herald, sink } = await startDeliveryHarness(kind));
     const account = await seedAccount(herald.database);
     accountId = account.account.id;
     apiKey = account.apiKey;
     seeded = await seedSinkDispatch(herald.database, accountId, sink);
-  });
-  afterAll(async () => {
-    await herald?.stop();
-    await sink?.close();
   });
 
   const eventLog = (filter: unknown) =>

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventLogEntry } from '../../src/reporting/event-log.js';
 import { seedAccount } from '../support/accounts.js';
 import { databaseKinds } from '../support/databases.js';
 import { startTestHerald, type TestHerald } from '../support/herald.js';
@@ -18,34 +19,6 @@ import { waitFor } from '../support/wait.js';
 
 const sha512 = (value: string) => `sha512:${createHash('sha512').update(value.toLowerCase()).digest('hex')}`;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-interface Entry {
-  id: string;
-  tokenId: string | null;
-  deliveryWorkFlowId: string | null;
-  dispatchId: string;
-  batchId: string;
-  user: null;
-  location: string;
-  created: string;
-  updated: string;
-  state: string;
-  recordIndex: number;
-  events: {
-    timeStamp: string;
-    channel: number;
-    action: number;
-    message: string | null;
-    targetId: string | null;
-    eventStatus: null;
-    logMessage: { message: string; level: string; exception: null } | null;
-  }[];
-  target: string | null;
-  targetHashed: string | null;
-  prefills: { questionId: string; input: string; input_Hash: string }[];
-  logMessage: null;
-  tags: string[];
-}
 
 describe.each(databaseKinds())('POST /api/EventLog and GET /api/dispatchSingle on %s', (kind) => {
   let herald: TestHerald;
@@ -114,13 +87,17 @@ describe.each(databaseKinds())('POST /api/EventLog and GET /api/dispatchSingle o
 
   /** The answer split as the original's clients read it: invitations ("UserData") and log documents. */
   async function eventLog(token: string | undefined, filter: unknown) {
-    const answer = await apiRequest<Entry[]>(herald.url, '/api/EventLog', { method: 'POST', token, json: filter });
+    const answer = await apiRequest<EventLogEntry[]>(herald.url, '/api/EventLog', {
+      method: 'POST',
+      token,
+      json: filter,
+    });
     const all = Array.isArray(answer.body) ? answer.body : [];
     const body = all.filter((e) => e.tags[0] === 'UserData');
     const logs = all.filter((e) => e.tags[0] !== 'UserData');
     return { ...answer, all, body, logs, total: answer.headers.get('x-total-count') };
   }
-  const ids = (entries: Entry[]) => entries.map((e) => e.id).sort();
+  const ids = (entries: EventLogEntry[]) => entries.map((e) => e.id).sort();
   const rowIds = (rows: InvitationRow[]) => rows.map((r) => r.id).sort();
   const rowsWhere = (predicate: (r: InvitationRow) => boolean) => a.rows.filter(predicate);
 
@@ -489,7 +466,7 @@ describe.each(databaseKinds())('POST /api/EventLog before the token job has run,
     });
     expect(answer.status).toBe(207);
     const [row] = await invitationRows(herald.database, account.id);
-    const log = await apiRequest<Entry[]>(herald.url, '/api/EventLog', {
+    const log = await apiRequest<EventLogEntry[]>(herald.url, '/api/EventLog', {
       method: 'POST',
       token: apiKey,
       json: { BatchId: answer.body.batchId },

@@ -1,7 +1,8 @@
 import { DateTime, IANAZone } from 'luxon';
 import type { SendWindow } from '../../storage/schema.js';
 
-export const isValidTimeZone = (zone: string): boolean => IANAZone.isValidZone(zone);
+/** An IANA zone name. Offsets such as "+05:00" are not names, though newer ICU (Node 24) accepts them. */
+export const isValidTimeZone = (zone: string): boolean => !/^[+-]/.test(zone) && IANAZone.isValidZone(zone);
 
 function minutesOf(hhmm: string): number {
   const [h, m] = hhmm.split(':').map(Number);
